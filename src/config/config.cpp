@@ -34,10 +34,11 @@ public:
     std::string key(const std::string& k) const { return prefix_.empty() ? k : prefix_ + "." + k; }
 
     void check_known(std::initializer_list<const char*> known) const {
-        for (const auto& [k, v] : t_) {
+        for (const auto& entry : t_) {
+            std::string_view k = entry.first.str();
             bool found = std::any_of(known.begin(), known.end(),
-                                     [&](const char* name) { return k.str() == name; });
-            if (!found) throw ConfigError(key(std::string(k.str())), "unknown key");
+                                     [&](const char* name) { return k == name; });
+            if (!found) throw ConfigError(key(std::string(k)), "unknown key");
         }
     }
 
@@ -226,7 +227,7 @@ void read_limits(const TableReader& r, Limits& l) {
 void read_queue(const TableReader& r, Queue& q) {
     r.check_known({"lifetime", "retry", "max_connections", "max_connections_per_destination",
                    "max_recipients_per_transaction", "max_messages_per_connection",
-                   "connect_timeout", "command_timeout"});
+                   "connect_timeout", "command_timeout", "mx_port"});
     if (auto v = r.duration("lifetime")) q.lifetime = *v;
     if (r.get("retry")) {
         auto items = r.strings("retry");
@@ -245,6 +246,7 @@ void read_queue(const TableReader& r, Queue& q) {
         q.max_messages_per_connection = unsigned(*v);
     if (auto v = r.duration("connect_timeout")) q.connect_timeout = *v;
     if (auto v = r.duration("command_timeout")) q.command_timeout = *v;
+    if (auto v = r.integer("mx_port", 1, 65535)) q.mx_port = static_cast<std::uint16_t>(*v);
 }
 
 Config read_root(const toml::table& root) {

@@ -41,7 +41,16 @@ public:
     std::uint64_t decoded_bytes() const { return decoded_bytes_; }
 
 private:
+    // LineStart: after a real CRLF (or at the start) with Dot framing.
+    // SawCr: a CR is held back until the next byte says whether it is bare.
+    // DotAtLineStart, DotSawCr: "." and ".\r" seen at a line start.
     enum class State { LineStart, Middle, SawCr, DotAtLineStart, DotSawCr };
+
+    std::size_t step(std::string_view in, std::size_t i, std::string& out);
+    std::size_t after_leading_dot(char c, std::size_t i);
+    std::size_t after_dot_cr(char c, std::size_t i, std::string& out);
+    void emit_bare_line_end(char c, std::string& out);
+
     Framing framing_;
     config::BareNewline mode_;
     State state_ = State::LineStart;
