@@ -11,7 +11,7 @@ build_pkgs=(
   libgtest-dev libgmock-dev libbenchmark-dev
 )
 test_pkgs=(
-  postfix swaks nsd openssl python3 python3-yaml clang libclang-rt-14-dev procps
+  postfix swaks libnet-ssleay-perl nsd openssl python3 python3-yaml clang libclang-rt-14-dev procps
 )
 
 want=("${build_pkgs[@]}")
@@ -37,8 +37,15 @@ export DEBIAN_FRONTEND=noninteractive
 # Postfix is only a test peer (smtp-sink, smtp-source) and the benchmark
 # reference: install it unconfigured so it never takes port 25.
 echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
-apt-get update -qq >/dev/null
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+log=$(mktemp)
+if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}"; } \
+    >"$log" 2>&1; then
+  cat "$log" >&2
+  rm -f "$log"
+  echo "setup: apt-get failed" >&2
+  exit 1
+fi
+rm -f "$log"
 # Debian may start services on install; tests start their own instances.
 for svc in postfix nsd; do
   if command -v systemctl >/dev/null 2>&1; then systemctl stop "$svc" >/dev/null 2>&1 || true; fi

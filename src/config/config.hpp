@@ -84,6 +84,9 @@ struct Queue {
     unsigned max_messages_per_connection = 100;    // connection reuse
     std::chrono::seconds connect_timeout{30};
     std::chrono::seconds command_timeout{300};
+    // TCP port for hosts found by MX lookup. Always 25 on the internet; tests
+    // and lab set-ups point it at a sink on another port.
+    std::uint16_t mx_port = 25;
 };
 
 struct Config {

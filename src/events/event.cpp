@@ -1,5 +1,7 @@
 #include "events/event.hpp"
 
+#include "base/time.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -26,10 +28,7 @@ std::string_view to_string(Kind k) {
     return "unknown";
 }
 
-std::int64_t now_ms() {
-    using namespace std::chrono;
-    return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
+std::int64_t now_ms() { return gatehouse::now_ms(); }
 
 std::string to_json(const Event& e) {
     boost::json::object o;
