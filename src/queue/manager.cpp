@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -156,12 +157,20 @@ void Manager::make_ready(const std::string& queue_id, Entry& entry) {
     }
 
     std::size_t per_txn = config_.queue.max_recipients_per_transaction;
+    std::int64_t now = events::now_ms();
     int jobs = 0;
     for (auto& [key, indexes] : by_destination) {
         auto [dit, _] = destinations_.try_emplace(key);
         DestinationState& d = dit->second;
         if (d.destination.key.empty()) d.destination = destinations[key];
         d.waiting.erase(queue_id);
+        if (d.down && now < d.down_until_ms) {
+            // Known to be down: wait with the backlog instead of opening a
+            // connection that will fail. finish_round() defers these.
+            for (auto idx : indexes) entry.last_reply[idx] = d.down_reason;
+            entry.last_error = d.down_reason;
+            continue;
+        }
         for (std::size_t i = 0; i < indexes.size(); i += per_txn) {
             Job job{queue_id, {}};
             job.recipients.assign(indexes.begin() + static_cast<std::ptrdiff_t>(i),
@@ -187,7 +196,11 @@ void Manager::dispatch() {
                workers_ < config_.queue.max_connections) {
             ++d.workers;
             ++workers_;
-            boost::asio::co_spawn(executor_, worker(key), boost::asio::detached);
+            // Posted, never run inline: the caller holds mu_, and co_spawn on
+            // the current executor may start the coroutine at once.
+            boost::asio::post(executor_, [this, key] {
+                boost::asio::co_spawn(executor_, worker(key), boost::asio::detached);
+            });
         }
     }
 }
@@ -289,6 +302,8 @@ void Manager::apply_result(const std::string& dest_key, const Job& job,
         d.down = true;
         std::string reason = result.recipients.empty() ? "destination unreachable"
                                                        : result.recipients[0].reply;
+        d.down_reason = reason;
+        d.down_until_ms = events::now_ms() + retry_.next_attempt_ms(1, 0, 0);
         job_finished(job.queue_id);
         defer_jobs_of_down_destination(d, reason);
         return;

@@ -92,6 +92,8 @@ private:
         std::deque<Job> jobs;
         unsigned workers = 0;
         bool down = false;
+        std::int64_t down_until_ms = 0;  // no new attempts before this while down
+        std::string down_reason;
         std::set<std::string> waiting;  // deferred messages with recipients here
     };
 
