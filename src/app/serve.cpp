@@ -114,7 +114,7 @@ int serve(const ServeOptions& options) {
         boost::asio::io_context tx;
         auto tx_guard = boost::asio::make_work_guard(tx);
 
-        queue::Spool spool(cfg.data_dir);
+        queue::Spool spool(cfg.data_dir, cfg.queue.sync);
         dns::Resolver resolver(tx.get_executor(), cfg.dns_resolver);
         deliver::Deliverer deliverer(tx.get_executor(), cfg, resolver);
         queue::SmtpDeliveryAgent agent(deliverer);

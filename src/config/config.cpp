@@ -227,7 +227,7 @@ void read_limits(const TableReader& r, Limits& l) {
 void read_queue(const TableReader& r, Queue& q) {
     r.check_known({"lifetime", "retry", "max_connections", "max_connections_per_destination",
                    "max_recipients_per_transaction", "max_messages_per_connection",
-                   "connect_timeout", "command_timeout", "mx_port"});
+                   "connect_timeout", "command_timeout", "mx_port", "sync"});
     if (auto v = r.duration("lifetime")) q.lifetime = *v;
     if (r.get("retry")) {
         auto items = r.strings("retry");
@@ -247,6 +247,14 @@ void read_queue(const TableReader& r, Queue& q) {
     if (auto v = r.duration("connect_timeout")) q.connect_timeout = *v;
     if (auto v = r.duration("command_timeout")) q.command_timeout = *v;
     if (auto v = r.integer("mx_port", 1, 65535)) q.mx_port = static_cast<std::uint16_t>(*v);
+    if (auto v = r.str("sync")) {
+        if (*v == "parallel")
+            q.sync = SpoolSync::Parallel;
+        else if (*v == "filesystem")
+            q.sync = SpoolSync::Filesystem;
+        else
+            throw ConfigError(r.key("sync"), "must be \"parallel\" or \"filesystem\"");
+    }
 }
 
 Config read_root(const toml::table& root) {

@@ -41,6 +41,10 @@ HostPort parse_host_port(const std::string& key, const std::string& text,
 enum class TlsMode { None, Optional, Required };      // listener: STARTTLS offered / demanded
 enum class OutboundTls { None, Opportunistic, Required };  // route
 enum class BareNewline { Normalize, Reject };
+// How the spool makes a batch of new files durable: fdatasync on each file
+// from a pool of threads (the journal merges them), or one syncfs() of the
+// whole spool filesystem. Both fsync the directory too.
+enum class SpoolSync { Parallel, Filesystem };
 
 struct Network {
     std::vector<std::uint8_t> address;  // 4 or 16 bytes
@@ -87,6 +91,7 @@ struct Queue {
     // TCP port for hosts found by MX lookup. Always 25 on the internet; tests
     // and lab set-ups point it at a sink on another port.
     std::uint16_t mx_port = 25;
+    SpoolSync sync = SpoolSync::Parallel;
 };
 
 struct Config {

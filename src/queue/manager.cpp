@@ -23,15 +23,6 @@ constexpr auto kSchedulerTick = std::chrono::milliseconds(250);
 constexpr std::size_t kMaxDsnHeaderBytes = 64 * 1024;
 constexpr std::uint64_t kMaxDsnFullBytes = 1024 * 1024;
 
-std::string_view outcome_name(deliver::RcptOutcome o) {
-    switch (o) {
-        case deliver::RcptOutcome::Delivered: return "delivered";
-        case deliver::RcptOutcome::Deferred: return "deferred";
-        case deliver::RcptOutcome::Bounced: return "bounced";
-    }
-    return "?";
-}
-
 std::string read_range(const std::string& path, std::uint64_t offset, std::uint64_t length) {
     std::string out;
     int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
@@ -277,10 +268,6 @@ void Manager::apply_result(const std::string& dest_key, const Job& job,
                                                        : events::Kind::Bounced,
                      e, {rcpts[idx].address}, r.reply, result.remote);
             }
-            log::info("deliver.rcpt.{} qid={} to=<{}> remote={} tls=\"{}\" reply=\"{}\"",
-                      outcome_name(r.outcome), job.queue_id, log_escape(rcpts[idx].address),
-                      result.remote.empty() ? "none" : result.remote, result.tls,
-                      log_escape(r.reply));
         }
         events::Event a;
         a.kind = events::Kind::Attempt;

@@ -30,8 +30,10 @@
 //
 // Durability: the session's 250 waits for commit(), which fsyncs the file
 // and its directory. Concurrent commits are grouped: one committer thread
-// syncs every file waiting in its batch, then the directory once, then
-// wakes all their sessions (group commit).
+// takes every file waiting, makes them durable together (fdatasync of each
+// from a pool of threads so the filesystem journal merges them, or one
+// syncfs() of the spool filesystem), fsyncs the directory once, and wakes
+// all their sessions (group commit).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -47,6 +49,7 @@
 
 #include "base/envelope.hpp"
 #include "base/result.hpp"
+#include "config/config.hpp"
 
 namespace gatehouse::queue {
 
@@ -105,7 +108,8 @@ class Spool {
 public:
     // Creates the directories under root/spool when missing. Throws
     // std::runtime_error naming the path when that fails.
-    explicit Spool(const std::string& data_dir);
+    explicit Spool(const std::string& data_dir,
+                   config::SpoolSync sync = config::SpoolSync::Parallel);
     ~Spool();
 
     const std::string& root() const { return root_; }
@@ -147,6 +151,8 @@ private:
     };
     void committer_loop();
     void enqueue(Job job);
+    void sync_files(const std::deque<Job>& batch, std::vector<int>& errors);
+    void sync_worker();
 
     std::string root_;
     int dir_fds_[4] = {-1, -1, -1, -1};
@@ -157,6 +163,19 @@ private:
     std::uint64_t commits_ = 0;
     std::uint64_t batches_ = 0;
     std::thread committer_;
+
+    // The pool that runs fdatasync in parallel for one batch.
+    config::SpoolSync sync_;
+    std::mutex sync_mu_;
+    std::condition_variable sync_cv_;
+    std::condition_variable sync_done_cv_;
+    std::vector<int> sync_fds_;
+    std::vector<int> sync_errors_;
+    std::size_t sync_next_ = 0;
+    std::size_t sync_count_ = 0;
+    std::size_t sync_done_ = 0;
+    bool sync_stopping_ = false;
+    std::vector<std::thread> sync_threads_;
 };
 
 // Parses a spool file's bytes (the header part is enough). Exposed for the

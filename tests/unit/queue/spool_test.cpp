@@ -109,9 +109,15 @@ TEST(Spool, PartialFileIsRefused) {
     EXPECT_EQ(spool.scan(SpoolDir::Incoming).size(), 1u);
 }
 
-TEST(Spool, ConcurrentCommitsAreGrouped) {
+class SpoolSyncMethods : public ::testing::TestWithParam<config::SpoolSync> {};
+
+INSTANTIATE_TEST_SUITE_P(Methods, SpoolSyncMethods,
+                         ::testing::Values(config::SpoolSync::Parallel,
+                                           config::SpoolSync::Filesystem));
+
+TEST_P(SpoolSyncMethods, ConcurrentCommitsAreGrouped) {
     TempDir dir;
-    Spool spool(dir.path);
+    Spool spool(dir.path, GetParam());
     constexpr int kThreads = 8, kEach = 25;
     std::vector<std::thread> threads;
     for (int t = 0; t < kThreads; ++t)
