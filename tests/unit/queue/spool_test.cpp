@@ -113,7 +113,11 @@ class SpoolSyncMethods : public ::testing::TestWithParam<config::SpoolSync> {};
 
 INSTANTIATE_TEST_SUITE_P(Methods, SpoolSyncMethods,
                          ::testing::Values(config::SpoolSync::Parallel,
-                                           config::SpoolSync::Filesystem));
+                                           config::SpoolSync::Filesystem),
+                         [](const auto& info) {
+                             return info.param == config::SpoolSync::Parallel ? "Parallel"
+                                                                               : "Filesystem";
+                         });
 
 TEST_P(SpoolSyncMethods, ConcurrentCommitsAreGrouped) {
     TempDir dir;
