@@ -11,19 +11,19 @@ namespace gatehouse::app {
 namespace {
 
 class Writer final : public smtp::MessageWriter {
-public:
+  public:
     explicit Writer(std::unique_ptr<queue::SpoolWriter> w) : w_(std::move(w)) {}
     Result<void> write(std::string_view bytes) override { return w_->append(bytes); }
     std::uint64_t size() const override { return w_->content_size(); }
     queue::SpoolWriter& spool_writer() { return *w_; }
 
-private:
+  private:
     std::unique_ptr<queue::SpoolWriter> w_;
 };
 
 // Read-only view of a spool file's content for the analysers.
 class MappedContent {
-public:
+  public:
     MappedContent(const std::string& path, std::uint64_t offset, std::uint64_t length) {
         int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
         if (fd < 0) return;
@@ -40,7 +40,7 @@ public:
     }
     std::string_view view() const { return view_; }
 
-private:
+  private:
     const char* base_ = nullptr;
     std::size_t size_ = 0;
     std::string_view view_;
@@ -124,12 +124,21 @@ smtp::IntakeResult SpoolIntake::decide_and_queue(const std::string& qid, bool re
     std::size_t deliver = 0, held = 0, rejected = 0, tempfailed = 0;
     for (std::size_t i = 0; i < outcome.decisions.size(); ++i) {
         switch (outcome.decisions[i].disposition) {
-            case Disposition::Deliver: ++deliver; break;
+            case Disposition::Deliver:
+                ++deliver;
+                break;
             case Disposition::Quarantine:
-            case Disposition::Hold: ++held; break;
-            case Disposition::Reject: ++rejected; break;
-            case Disposition::Tempfail: ++tempfailed; break;
-            case Disposition::Discard: break;
+            case Disposition::Hold:
+                ++held;
+                break;
+            case Disposition::Reject:
+                ++rejected;
+                break;
+            case Disposition::Tempfail:
+                ++tempfailed;
+                break;
+            case Disposition::Discard:
+                break;
         }
     }
 
@@ -149,8 +158,8 @@ smtp::IntakeResult SpoolIntake::decide_and_queue(const std::string& qid, bool re
         smtp::Reply reply = tempfailed > 0 ? smtp::make_reply(451, "4.7.1", "try again later")
                                            : smtp::make_reply(550, "5.7.1", "message refused");
         for (const auto& d : outcome.decisions)
-            if (!d.reply.empty() && (d.disposition == Disposition::Reject ||
-                                     d.disposition == Disposition::Tempfail)) {
+            if (!d.reply.empty() &&
+                (d.disposition == Disposition::Reject || d.disposition == Disposition::Tempfail)) {
                 auto sp = d.reply.find(' ');
                 reply = smtp::make_reply(std::atoi(d.reply.c_str()), "", d.reply.substr(sp + 1));
                 break;

@@ -17,10 +17,9 @@
 namespace gatehouse::app {
 
 class SpoolIntake final : public smtp::Intake {
-public:
+  public:
     SpoolIntake(const config::Config& config, queue::Spool& spool,
-                const pipeline::Pipeline& pipeline, queue::Manager& manager,
-                events::Sink& events);
+                const pipeline::Pipeline& pipeline, queue::Manager& manager, events::Sink& events);
 
     Result<std::unique_ptr<smtp::MessageWriter>> open(const Envelope& env) override;
     boost::asio::awaitable<smtp::IntakeResult> finish(std::unique_ptr<smtp::MessageWriter> writer,
@@ -32,7 +31,7 @@ public:
     // queued now. Partial files are removed (no 250 was ever sent for them).
     void recover_incoming();
 
-private:
+  private:
     // Runs the pipeline for a committed file in incoming/ and moves it on.
     smtp::IntakeResult decide_and_queue(const std::string& queue_id, bool recovering);
 

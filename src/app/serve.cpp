@@ -27,7 +27,8 @@
 namespace gatehouse::app {
 
 config::Config build_config(const ServeOptions& o) {
-    config::Config c = o.config_file.empty() ? config::defaults() : config::load_file(o.config_file);
+    config::Config c =
+        o.config_file.empty() ? config::defaults() : config::load_file(o.config_file);
     if (!o.listen.empty()) {
         config::Listener l;
         l.name = "cli";
@@ -149,9 +150,9 @@ int serve(const ServeOptions& options) {
             rx.stop();
         });
 
-        log::info("gatehouse.server.started data={} listeners={} admin={} threads={}",
-                  cfg.data_dir, cfg.listeners.size(),
-                  cfg.admin_listen ? cfg.admin_listen->str() : "off", receive_threads());
+        log::info("gatehouse.server.started data={} listeners={} admin={} threads={}", cfg.data_dir,
+                  cfg.listeners.size(), cfg.admin_listen ? cfg.admin_listen->str() : "off",
+                  receive_threads());
 
         std::thread delivery([&] { tx.run(); });
         std::vector<std::thread> receivers;

@@ -12,12 +12,12 @@
 namespace gatehouse::app {
 
 struct ServeOptions {
-    std::string config_file;               // empty: embedded defaults
-    std::string listen;                    // --listen ADDR:PORT
-    std::string relay;                     // --relay HOST:PORT
+    std::string config_file;  // empty: embedded defaults
+    std::string listen;       // --listen ADDR:PORT
+    std::string relay;        // --relay HOST:PORT
     std::vector<std::string> accept_domains;
-    std::string data_dir;                  // --data DIR
-    std::string admin;                     // --admin ADDR:PORT | off
+    std::string data_dir;  // --data DIR
+    std::string admin;     // --admin ADDR:PORT | off
     std::string log_level;
 };
 

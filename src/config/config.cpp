@@ -2,12 +2,12 @@
 
 #include <arpa/inet.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <set>
 #include <sstream>
-#include <toml++/toml.h>
 
 #include "base/text.hpp"
 
@@ -16,19 +16,26 @@ namespace {
 
 std::string type_name(const toml::node& n) {
     switch (n.type()) {
-        case toml::node_type::string: return "a string";
-        case toml::node_type::integer: return "an integer";
-        case toml::node_type::floating_point: return "a number";
-        case toml::node_type::boolean: return "a boolean";
-        case toml::node_type::array: return "an array";
-        case toml::node_type::table: return "a table";
-        default: return "a date or time";
+        case toml::node_type::string:
+            return "a string";
+        case toml::node_type::integer:
+            return "an integer";
+        case toml::node_type::floating_point:
+            return "a number";
+        case toml::node_type::boolean:
+            return "a boolean";
+        case toml::node_type::array:
+            return "an array";
+        case toml::node_type::table:
+            return "a table";
+        default:
+            return "a date or time";
     }
 }
 
 // Walks one table, handing each key to a visitor and refusing unknown keys.
 class TableReader {
-public:
+  public:
     TableReader(const toml::table& t, std::string prefix) : t_(t), prefix_(std::move(prefix)) {}
 
     std::string key(const std::string& k) const { return prefix_.empty() ? k : prefix_ + "." + k; }
@@ -115,7 +122,7 @@ public:
         return out;
     }
 
-private:
+  private:
     const toml::table& t_;
     std::string prefix_;
 };
@@ -260,8 +267,8 @@ void read_queue(const TableReader& r, Queue& q) {
 Config read_root(const toml::table& root) {
     Config c = defaults();
     TableReader r(root, "");
-    r.check_known({"server", "listener", "accept", "route", "tls", "dns", "smtp", "limits",
-                   "queue"});
+    r.check_known(
+        {"server", "listener", "accept", "route", "tls", "dns", "smtp", "limits", "queue"});
     if (const auto* t = r.table("server")) read_server(TableReader(*t, "server"), c);
     if (r.get("listener")) {
         c.listeners.clear();
@@ -429,10 +436,18 @@ std::chrono::seconds parse_duration(const std::string& key, const std::string& t
         if (i >= text.size())
             throw ConfigError(key, "\"" + text + "\" needs a unit (s, m, h or d)");
         switch (text[i]) {
-            case 's': total += v; break;
-            case 'm': total += v * 60; break;
-            case 'h': total += v * 3600; break;
-            case 'd': total += v * 86400; break;
+            case 's':
+                total += v;
+                break;
+            case 'm':
+                total += v * 60;
+                break;
+            case 'h':
+                total += v * 3600;
+                break;
+            case 'd':
+                total += v * 86400;
+                break;
             default:
                 throw ConfigError(key, "\"" + text + "\" has unknown unit '" +
                                            std::string(1, text[i]) + "' (s, m, h or d)");

@@ -19,12 +19,12 @@
 namespace gatehouse::config {
 
 class ConfigError : public std::runtime_error {
-public:
+  public:
     ConfigError(const std::string& key, const std::string& problem)
         : std::runtime_error("config: " + key + ": " + problem), key_(key) {}
     const std::string& key() const { return key_; }
 
-private:
+  private:
     std::string key_;
 };
 
@@ -38,7 +38,7 @@ struct HostPort {
 HostPort parse_host_port(const std::string& key, const std::string& text,
                          std::optional<std::uint16_t> default_port = std::nullopt);
 
-enum class TlsMode { None, Optional, Required };      // listener: STARTTLS offered / demanded
+enum class TlsMode { None, Optional, Required };           // listener: STARTTLS offered / demanded
 enum class OutboundTls { None, Opportunistic, Required };  // route
 enum class BareNewline { Normalize, Reject };
 // How the spool makes a batch of new files durable: fdatasync on each file
@@ -61,9 +61,9 @@ struct Listener {
 };
 
 struct Route {
-    std::string domain;     // lowercased; "*" is the default route
-    bool use_mx = true;     // next hop from the domain's MX records
-    HostPort next_hop;      // when !use_mx
+    std::string domain;  // lowercased; "*" is the default route
+    bool use_mx = true;  // next hop from the domain's MX records
+    HostPort next_hop;   // when !use_mx
     OutboundTls tls = OutboundTls::Opportunistic;
 };
 
@@ -82,10 +82,10 @@ struct Queue {
     // Delays between attempts; the last one repeats until the lifetime ends.
     std::vector<std::chrono::seconds> retry{std::chrono::seconds(60), std::chrono::seconds(300),
                                             std::chrono::seconds(600), std::chrono::seconds(900)};
-    unsigned max_connections = 100;                // all outbound connections
+    unsigned max_connections = 100;  // all outbound connections
     unsigned max_connections_per_destination = 20;
     unsigned max_recipients_per_transaction = 100;
-    unsigned max_messages_per_connection = 100;    // connection reuse
+    unsigned max_messages_per_connection = 100;  // connection reuse
     std::chrono::seconds connect_timeout{30};
     std::chrono::seconds command_timeout{300};
     // TCP port for hosts found by MX lookup. Always 25 on the internet; tests
@@ -101,10 +101,10 @@ struct Config {
     std::vector<Listener> listeners{Listener{}};
     std::vector<std::string> accept_domains;  // lowercased
     std::vector<Network> trusted_networks;
-    std::vector<Route> routes;                // checked in order, exact domain, then "*"
-    std::string tls_cert;                     // empty: self-signed under data_dir/tls
+    std::vector<Route> routes;  // checked in order, exact domain, then "*"
+    std::string tls_cert;       // empty: self-signed under data_dir/tls
     std::string tls_key;
-    std::string dns_resolver;                 // "host:port" or empty for /etc/resolv.conf
+    std::string dns_resolver;  // "host:port" or empty for /etc/resolv.conf
     BareNewline bare_newline = BareNewline::Normalize;
     Limits limits;
     Queue queue;

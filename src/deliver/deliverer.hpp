@@ -64,7 +64,7 @@ struct AttemptResult {
 };
 
 class Deliverer {
-public:
+  public:
     Deliverer(boost::asio::any_io_executor executor, const config::Config& config,
               dns::Resolver& resolver);
     ~Deliverer();
@@ -79,7 +79,7 @@ public:
     // Closes idle cached connections (QUIT). Called on shutdown.
     boost::asio::awaitable<void> close_idle();
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -41,7 +41,7 @@ struct AddressAnswer {
 };
 
 class Resolver {
-public:
+  public:
     // upstream: "127.0.0.1:5353" or "" for the system resolver. Throws
     // std::runtime_error when unbound cannot be set up with it.
     Resolver(boost::asio::any_io_executor executor, const std::string& upstream);
@@ -55,7 +55,7 @@ public:
     // Stops watching the descriptor; pending queries complete with TempFail.
     void shutdown();
 
-private:
+  private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };

@@ -13,22 +13,35 @@ namespace gatehouse::events {
 
 std::string_view to_string(Kind k) {
     switch (k) {
-        case Kind::Received: return "received";
-        case Kind::Rejected: return "rejected";
-        case Kind::Queued: return "queued";
-        case Kind::Attempt: return "attempt";
-        case Kind::Delivered: return "delivered";
-        case Kind::Deferred: return "deferred";
-        case Kind::Bounced: return "bounced";
-        case Kind::Expired: return "expired";
-        case Kind::Held: return "held";
-        case Kind::Released: return "released";
-        case Kind::Deleted: return "deleted";
+        case Kind::Received:
+            return "received";
+        case Kind::Rejected:
+            return "rejected";
+        case Kind::Queued:
+            return "queued";
+        case Kind::Attempt:
+            return "attempt";
+        case Kind::Delivered:
+            return "delivered";
+        case Kind::Deferred:
+            return "deferred";
+        case Kind::Bounced:
+            return "bounced";
+        case Kind::Expired:
+            return "expired";
+        case Kind::Held:
+            return "held";
+        case Kind::Released:
+            return "released";
+        case Kind::Deleted:
+            return "deleted";
     }
     return "unknown";
 }
 
-std::int64_t now_ms() { return gatehouse::now_ms(); }
+std::int64_t now_ms() {
+    return gatehouse::now_ms();
+}
 
 std::string to_json(const Event& e) {
     boost::json::object o;

@@ -26,11 +26,16 @@ std::atomic<int> g_level{static_cast<int>(Level::Info)};
 
 spdlog::level::level_enum to_spd(Level l) {
     switch (l) {
-        case Level::Trace: return spdlog::level::trace;
-        case Level::Debug: return spdlog::level::debug;
-        case Level::Info: return spdlog::level::info;
-        case Level::Warn: return spdlog::level::warn;
-        case Level::Error: return spdlog::level::err;
+        case Level::Trace:
+            return spdlog::level::trace;
+        case Level::Debug:
+            return spdlog::level::debug;
+        case Level::Info:
+            return spdlog::level::info;
+        case Level::Warn:
+            return spdlog::level::warn;
+        case Level::Error:
+            return spdlog::level::err;
     }
     return spdlog::level::info;
 }
@@ -61,8 +66,12 @@ void set_level(const std::string& level) {
     logger()->set_level(to_spd(l));
 }
 
-bool enabled(Level level) { return static_cast<int>(level) >= g_level.load(); }
+bool enabled(Level level) {
+    return static_cast<int>(level) >= g_level.load();
+}
 
-void write(Level level, std::string_view line) { logger()->log(to_spd(level), "{}", line); }
+void write(Level level, std::string_view line) {
+    logger()->log(to_spd(level), "{}", line);
+}
 
 }  // namespace gatehouse::log

@@ -10,12 +10,18 @@ const Fact* Report::find(std::string_view analyser, std::string_view name) const
 
 std::string_view to_string(Disposition d) {
     switch (d) {
-        case Disposition::Deliver: return "deliver";
-        case Disposition::Reject: return "reject";
-        case Disposition::Tempfail: return "tempfail";
-        case Disposition::Discard: return "discard";
-        case Disposition::Quarantine: return "quarantine";
-        case Disposition::Hold: return "hold";
+        case Disposition::Deliver:
+            return "deliver";
+        case Disposition::Reject:
+            return "reject";
+        case Disposition::Tempfail:
+            return "tempfail";
+        case Disposition::Discard:
+            return "discard";
+        case Disposition::Quarantine:
+            return "quarantine";
+        case Disposition::Hold:
+            return "hold";
     }
     return "unknown";
 }

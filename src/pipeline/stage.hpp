@@ -40,8 +40,8 @@ std::string_view to_string(Disposition d);
 
 struct Decision {
     Disposition disposition = Disposition::Deliver;
-    std::string reason;   // human text, e.g. the rule or the fact that decided
-    std::string reply;    // SMTP reply text for Reject/Tempfail, empty for the default
+    std::string reason;  // human text, e.g. the rule or the fact that decided
+    std::string reply;   // SMTP reply text for Reject/Tempfail, empty for the default
 };
 
 // What the pipeline sees of a message. content is the message as spooled
@@ -52,7 +52,7 @@ struct MessageView {
 };
 
 class Analyser {
-public:
+  public:
     virtual ~Analyser() = default;
     virtual std::string name() const = 0;
     // Adds facts to report. Must not throw; a failure is itself a fact
@@ -61,7 +61,7 @@ public:
 };
 
 class PolicyStep {
-public:
+  public:
     virtual ~PolicyStep() = default;
     // Returns exactly one decision per envelope recipient, in order.
     virtual std::vector<Decision> decide(const MessageView& message, const Report& report) = 0;
@@ -69,7 +69,7 @@ public:
 
 // The embedded default: every recipient gets Deliver.
 class DeliverAll final : public PolicyStep {
-public:
+  public:
     std::vector<Decision> decide(const MessageView& message, const Report& report) override;
 };
 
@@ -82,12 +82,12 @@ struct Outcome {
 // the wrong number of decisions is a broken invariant: every recipient then
 // gets Tempfail, so nothing is accepted unchecked.
 class Pipeline {
-public:
+  public:
     explicit Pipeline(std::unique_ptr<PolicyStep> policy);
     void add_analyser(std::unique_ptr<Analyser> analyser);
     Outcome run(const MessageView& message) const;
 
-private:
+  private:
     std::vector<std::unique_ptr<Analyser>> analysers_;
     std::unique_ptr<PolicyStep> policy_;
 };

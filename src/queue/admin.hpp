@@ -20,7 +20,7 @@ struct RecipientStatus {
 
 struct MessageSummary {
     std::string queue_id;
-    std::string state;        // "active" (being delivered), "deferred", "hold"
+    std::string state;  // "active" (being delivered), "deferred", "hold"
     std::string sender;
     std::uint64_t size = 0;
     std::int64_t arrival_ms = 0;
@@ -31,7 +31,7 @@ struct MessageSummary {
 };
 
 class Admin {
-public:
+  public:
     virtual ~Admin() = default;
     virtual std::vector<MessageSummary> list() = 0;
     virtual std::optional<MessageSummary> show(const std::string& queue_id) = 0;

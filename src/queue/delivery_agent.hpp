@@ -11,7 +11,7 @@
 namespace gatehouse::queue {
 
 class DeliveryAgent {
-public:
+  public:
     virtual ~DeliveryAgent() = default;
     virtual boost::asio::awaitable<deliver::AttemptResult> deliver(
         const deliver::Destination& destination, const Envelope& envelope,
@@ -20,15 +20,16 @@ public:
 
 // Adapts deliver::Deliverer to the interface.
 class SmtpDeliveryAgent final : public DeliveryAgent {
-public:
+  public:
     explicit SmtpDeliveryAgent(deliver::Deliverer& d) : d_(d) {}
-    boost::asio::awaitable<deliver::AttemptResult> deliver(
-        const deliver::Destination& destination, const Envelope& envelope,
-        std::vector<std::size_t> recipients, deliver::ContentRef content) override {
+    boost::asio::awaitable<deliver::AttemptResult> deliver(const deliver::Destination& destination,
+                                                           const Envelope& envelope,
+                                                           std::vector<std::size_t> recipients,
+                                                           deliver::ContentRef content) override {
         return d_.deliver(destination, envelope, std::move(recipients), std::move(content));
     }
 
-private:
+  private:
     deliver::Deliverer& d_;
 };
 

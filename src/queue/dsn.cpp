@@ -22,7 +22,9 @@ bool is_status(std::string_view s) {
     return dots == 1 && s.back() != '.';
 }
 
-std::string boundary_for(const std::string& id) { return "=_gatehouse_" + id; }
+std::string boundary_for(const std::string& id) {
+    return "=_gatehouse_" + id;
+}
 
 // Keeps a diagnostic on one header line: no CR/LF, no control bytes.
 std::string one_line(std::string_view s) {
@@ -55,14 +57,16 @@ std::string build_dsn(const DsnInput& in) {
     m += "From: Mail Delivery System <MAILER-DAEMON@" + in.reporting_mta + ">\r\n";
     m += "To: <" + env.sender + ">\r\n";
     m += std::string("Subject: ") +
-         (all_delayed ? "Delayed Mail (still being retried)" : "Undelivered Mail Returned to Sender") +
+         (all_delayed ? "Delayed Mail (still being retried)"
+                      : "Undelivered Mail Returned to Sender") +
          "\r\n";
     m += "Date: " + rfc5322_date(in.now_ms) + "\r\n";
     m += "Message-ID: <" + in.dsn_message_id + ">\r\n";
     m += "Auto-Submitted: auto-replied\r\n";
     m += "MIME-Version: 1.0\r\n";
     m += "Content-Type: multipart/report; report-type=delivery-status;\r\n"
-         "\tboundary=\"" + boundary + "\"\r\n";
+         "\tboundary=\"" +
+         boundary + "\"\r\n";
     m += "\r\n";
     m += "This is a MIME-encapsulated message.\r\n\r\n";
 

@@ -41,8 +41,8 @@ std::string host_of_remote(const std::string& remote) {
 
 }  // namespace
 
-Manager::Manager(boost::asio::any_io_executor executor, const config::Config& config,
-                 Spool& spool, DeliveryAgent& agent, events::Sink& events)
+Manager::Manager(boost::asio::any_io_executor executor, const config::Config& config, Spool& spool,
+                 DeliveryAgent& agent, events::Sink& events)
     : executor_(std::move(executor)),
       config_(config),
       spool_(spool),
@@ -60,8 +60,8 @@ void Manager::start() {
         for (const auto& qid : spool_.scan(dir)) {
             auto m = spool_.load(qid, dir);
             if (!m) {
-                log::error("queue.message.corrupt qid={} dir={} reason=\"{}\"", qid,
-                           to_string(dir), log_escape(m.error().message));
+                log::error("queue.message.corrupt qid={} dir={} reason=\"{}\"", qid, to_string(dir),
+                           log_escape(m.error().message));
                 (void)spool_.move(qid, dir, SpoolDir::Corrupt);
                 continue;
             }
@@ -262,8 +262,9 @@ void Manager::apply_result(const std::string& dest_key, const Job& job,
                 e.message.states[idx] = next;
                 auto w = spool_.set_recipient_state(job.queue_id, e.dir,
                                                     e.message.state_offsets[idx], next);
-                if (!w) log::error("queue.spool.update_failed qid={} reason=\"{}\"",
-                                   job.queue_id, w.error().message);
+                if (!w)
+                    log::error("queue.spool.update_failed qid={} reason=\"{}\"", job.queue_id,
+                               w.error().message);
                 emit(next == RecipientState::Delivered ? events::Kind::Delivered
                                                        : events::Kind::Bounced,
                      e, {rcpts[idx].address}, r.reply, result.remote);
@@ -287,8 +288,8 @@ void Manager::apply_result(const std::string& dest_key, const Job& job,
             log::warn("deliver.destination.down destination={} reason=\"{}\"", dest_key,
                       log_escape(result.recipients.empty() ? "" : result.recipients[0].reply));
         d.down = true;
-        std::string reason = result.recipients.empty() ? "destination unreachable"
-                                                       : result.recipients[0].reply;
+        std::string reason =
+            result.recipients.empty() ? "destination unreachable" : result.recipients[0].reply;
         d.down_reason = reason;
         d.down_until_ms = events::now_ms() + retry_.next_attempt_ms(1, 0, 0);
         job_finished(job.queue_id);
@@ -380,8 +381,8 @@ void Manager::finish_round(const std::string& queue_id, Entry& entry) {
     entry.message.next_attempt_ms = next;
     auto w = spool_.set_schedule(queue_id, entry.dir, entry.message.sched_offset,
                                  entry.message.attempts, next);
-    if (!w) log::error("queue.spool.update_failed qid={} reason=\"{}\"", queue_id,
-                       w.error().message);
+    if (!w)
+        log::error("queue.spool.update_failed qid={} reason=\"{}\"", queue_id, w.error().message);
     for (auto idx : pending) {
         auto dest = deliver::destination_for(config_, domain_of(rcpts[idx].address));
         destinations_[dest.key].waiting.insert(queue_id);
@@ -420,7 +421,8 @@ void Manager::finish_round(const std::string& queue_id, Entry& entry) {
 
 void Manager::destroy(const std::string& queue_id, Entry& entry) {
     auto r = spool_.remove(queue_id, entry.dir);
-    if (!r) log::error("queue.spool.remove_failed qid={} reason=\"{}\"", queue_id, r.error().message);
+    if (!r)
+        log::error("queue.spool.remove_failed qid={} reason=\"{}\"", queue_id, r.error().message);
     for (auto& [key, d] : destinations_) d.waiting.erase(queue_id);
     log::info("queue.message.removed qid={}", queue_id);
     entries_.erase(queue_id);
@@ -461,9 +463,9 @@ void Manager::send_dsn(Entry& entry, const std::vector<std::size_t>& recipients,
     if (in.recipients.empty()) return;
 
     std::string path = spool_.path(entry.dir, env.queue_id);
-    std::string head = read_range(path, entry.message.content_offset,
-                                  std::min<std::uint64_t>(entry.message.content_length,
-                                                          kMaxDsnHeaderBytes));
+    std::string head =
+        read_range(path, entry.message.content_offset,
+                   std::min<std::uint64_t>(entry.message.content_length, kMaxDsnHeaderBytes));
     auto end = head.find("\r\n\r\n");
     if (end != std::string::npos) head.resize(end + 2);
     std::string full;
@@ -580,11 +582,21 @@ MessageSummary Manager::summarize(const Entry& e) const {
         RecipientStatus r;
         r.address = env.recipients[i].address;
         switch (e.message.states[i]) {
-            case RecipientState::Pending: r.state = "pending"; break;
-            case RecipientState::Delivered: r.state = "delivered"; break;
-            case RecipientState::Bounced: r.state = "bounced"; break;
-            case RecipientState::Expired: r.state = "expired"; break;
-            case RecipientState::Dropped: r.state = "dropped"; break;
+            case RecipientState::Pending:
+                r.state = "pending";
+                break;
+            case RecipientState::Delivered:
+                r.state = "delivered";
+                break;
+            case RecipientState::Bounced:
+                r.state = "bounced";
+                break;
+            case RecipientState::Expired:
+                r.state = "expired";
+                break;
+            case RecipientState::Dropped:
+                r.state = "dropped";
+                break;
         }
         r.last_reply = i < e.last_reply.size() ? e.last_reply[i] : "";
         s.recipients.push_back(std::move(r));

@@ -28,16 +28,16 @@
 
 #include "config/config.hpp"
 #include "deliver/deliverer.hpp"
-#include "queue/delivery_agent.hpp"
 #include "events/event.hpp"
 #include "queue/admin.hpp"
+#include "queue/delivery_agent.hpp"
 #include "queue/retry.hpp"
 #include "queue/spool.hpp"
 
 namespace gatehouse::queue {
 
 class Manager final : public Admin {
-public:
+  public:
     Manager(boost::asio::any_io_executor executor, const config::Config& config, Spool& spool,
             DeliveryAgent& agent, events::Sink& events);
     ~Manager() override;
@@ -66,7 +66,7 @@ public:
 
     std::size_t size();
 
-private:
+  private:
     enum class State { Active, Deferred, Hold };
 
     struct Entry {

@@ -12,7 +12,7 @@
 namespace gatehouse::queue {
 
 class RetryPolicy {
-public:
+  public:
     RetryPolicy(std::vector<std::chrono::seconds> delays, std::chrono::seconds lifetime);
 
     // attempts_made >= 1: attempts done so far. Returns when to try next.
@@ -21,7 +21,7 @@ public:
     bool expired(std::int64_t arrival_ms, std::int64_t now_ms) const;
     std::int64_t lifetime_ms() const { return lifetime_ms_; }
 
-private:
+  private:
     std::vector<std::int64_t> delays_ms_;
     std::int64_t lifetime_ms_;
 };

@@ -32,7 +32,9 @@ constexpr unsigned kSyncThreads = 16;
 
 const char* kDirNames[] = {"incoming", "active", "hold", "corrupt"};
 
-std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
+std::string errno_text(const std::string& what) {
+    return what + ": " + std::strerror(errno);
+}
 
 Result<void> write_all(int fd, std::string_view data) {
     while (!data.empty()) {
@@ -52,7 +54,9 @@ std::string pad(std::uint64_t v, int width) {
     return s;
 }
 
-const char* body_name(BodyType b) { return b == BodyType::EightBitMime ? "8bitmime" : "7bit"; }
+const char* body_name(BodyType b) {
+    return b == BodyType::EightBitMime ? "8bitmime" : "7bit";
+}
 
 std::string hex2(unsigned v) {
     static constexpr char kHex[] = "0123456789abcdef";
@@ -79,7 +83,9 @@ std::string_view next_word(std::string_view& s) {
 
 }  // namespace
 
-std::string_view to_string(SpoolDir d) { return kDirNames[static_cast<int>(d)]; }
+std::string_view to_string(SpoolDir d) {
+    return kDirNames[static_cast<int>(d)];
+}
 
 // ---- SpoolWriter -------------------------------------------------------------
 
@@ -88,7 +94,9 @@ SpoolWriter::SpoolWriter(int fd, std::string queue_id, std::string path)
     buffer_.reserve(kWriteBuffer);
 }
 
-SpoolWriter::~SpoolWriter() { close(); }
+SpoolWriter::~SpoolWriter() {
+    close();
+}
 
 void SpoolWriter::close() {
     if (fd_ >= 0) ::close(fd_);
@@ -135,7 +143,8 @@ Spool::Spool(const std::string& data_dir, config::SpoolSync sync)
     }
     committer_ = std::thread([this] { committer_loop(); });
     if (sync_ == config::SpoolSync::Parallel)
-        for (unsigned i = 0; i < kSyncThreads; ++i) sync_threads_.emplace_back([this] { sync_worker(); });
+        for (unsigned i = 0; i < kSyncThreads; ++i)
+            sync_threads_.emplace_back([this] { sync_worker(); });
 }
 
 Spool::~Spool() {
@@ -221,8 +230,8 @@ void Spool::committer_loop() {
         results.reserve(batch.size());
         for (int err : errors) {
             if (err != 0)
-                results.emplace_back(Error::temporary(std::string("fdatasync spool file: ") +
-                                                      std::strerror(err)));
+                results.emplace_back(
+                    Error::temporary(std::string("fdatasync spool file: ") + std::strerror(err)));
             else
                 results.emplace_back();
         }
@@ -361,8 +370,7 @@ Result<SpooledMessage> Spool::load(const std::string& queue_id, SpoolDir dir) co
             return Error::temporary(errno_text("read " + p));
         }
         head.resize(static_cast<std::size_t>(n));
-        if (head.find("\ndata\n") != std::string::npos || want >= size ||
-            want >= kMaxHeaderBytes)
+        if (head.find("\ndata\n") != std::string::npos || want >= size || want >= kMaxHeaderBytes)
             break;
         want = std::min<std::uint64_t>({size, want * 4, kMaxHeaderBytes});
     }
@@ -377,8 +385,8 @@ Result<SpooledMessage> Spool::load(const std::string& queue_id, SpoolDir dir) co
     SpooledMessage m = std::move(parsed.value());
     std::uint64_t length = 0;
     if (!trailer_ok || std::string_view(trailer, 7) != kTrailerMagic ||
-        !parse_u64(std::string_view(trailer + 7, 20), length) || trailer[kTrailerSize - 1] != '\n' ||
-        m.content_offset + length + kTrailerSize != size)
+        !parse_u64(std::string_view(trailer + 7, 20), length) ||
+        trailer[kTrailerSize - 1] != '\n' || m.content_offset + length + kTrailerSize != size)
         return Error::permanent(p + ": incomplete (no valid trailer)");
     m.content_length = length;
     return m;
@@ -402,8 +410,9 @@ Result<void> Spool::set_schedule(const std::string& queue_id, SpoolDir dir, std:
     int fd = ::open(p.c_str(), O_WRONLY | O_CLOEXEC);
     if (fd < 0) return Error::temporary(errno_text("open " + p));
     // Offset points at "sched "; the fields follow at fixed width.
-    std::string rec = pad(std::min(attempts, 999999u), 6) + " " +
-                      pad(static_cast<std::uint64_t>(std::max<std::int64_t>(0, next_attempt_ms)), 15);
+    std::string rec =
+        pad(std::min(attempts, 999999u), 6) + " " +
+        pad(static_cast<std::uint64_t>(std::max<std::int64_t>(0, next_attempt_ms)), 15);
     bool ok_write = ::pwrite(fd, rec.data(), rec.size(), static_cast<off_t>(offset + 6)) ==
                     static_cast<ssize_t>(rec.size());
     ::close(fd);

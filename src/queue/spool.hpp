@@ -79,7 +79,7 @@ struct SpooledMessage {
 
 // Content being written by a receiving session. Not thread-safe.
 class SpoolWriter {
-public:
+  public:
     SpoolWriter(int fd, std::string queue_id, std::string path);
     ~SpoolWriter();
     SpoolWriter(const SpoolWriter&) = delete;
@@ -95,7 +95,7 @@ public:
     Result<void> finish();
     void close();
 
-private:
+  private:
     Result<void> flush();
     int fd_;
     std::string queue_id_;
@@ -105,7 +105,7 @@ private:
 };
 
 class Spool {
-public:
+  public:
     // Creates the directories under root/spool when missing. Throws
     // std::runtime_error naming the path when that fails.
     explicit Spool(const std::string& data_dir,
@@ -144,7 +144,7 @@ public:
     std::uint64_t commits() const;
     std::uint64_t batches() const;
 
-private:
+  private:
     struct Job {
         int fd;
         std::function<void(Result<void>)> done;

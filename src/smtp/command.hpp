@@ -24,19 +24,32 @@
 namespace gatehouse::smtp {
 
 enum class Verb {
-    Helo, Ehlo, Mail, Rcpt, Data, Bdat, Rset, Noop, Quit, Vrfy, Expn, Help, StartTls, Auth
+    Helo,
+    Ehlo,
+    Mail,
+    Rcpt,
+    Data,
+    Bdat,
+    Rset,
+    Noop,
+    Quit,
+    Vrfy,
+    Expn,
+    Help,
+    StartTls,
+    Auth
 };
 
 struct MailParams {
-    std::optional<std::uint64_t> size;  // SIZE=
-    BodyType body = BodyType::SevenBit; // BODY=7BIT|8BITMIME
-    bool smtputf8 = false;              // SMTPUTF8
-    std::string ret;                    // RET=FULL|HDRS (uppercased)
-    std::string envid;                  // ENVID= (xtext, kept encoded)
+    std::optional<std::uint64_t> size;   // SIZE=
+    BodyType body = BodyType::SevenBit;  // BODY=7BIT|8BITMIME
+    bool smtputf8 = false;               // SMTPUTF8
+    std::string ret;                     // RET=FULL|HDRS (uppercased)
+    std::string envid;                   // ENVID= (xtext, kept encoded)
 };
 
 struct RcptParams {
-    std::string orcpt;  // ORCPT= (kept encoded)
+    std::string orcpt;    // ORCPT= (kept encoded)
     unsigned notify = 0;  // NotifyFlags
 };
 

@@ -21,7 +21,7 @@
 namespace gatehouse::smtp {
 
 class DataDecoder {
-public:
+  public:
     enum class Framing { Dot, Length };
 
     DataDecoder(Framing framing, config::BareNewline mode);
@@ -36,11 +36,11 @@ public:
     // Call after the last BDAT chunk (Length framing) to flush a pending CR.
     void finish(std::string& out);
 
-    bool done() const { return done_; }            // Dot framing: terminator seen
+    bool done() const { return done_; }  // Dot framing: terminator seen
     std::uint64_t bare_newlines() const { return bare_newlines_; }
     std::uint64_t decoded_bytes() const { return decoded_bytes_; }
 
-private:
+  private:
     // LineStart: after a real CRLF (or at the start) with Dot framing.
     // SawCr: a CR is held back until the next byte says whether it is bare.
     // DotAtLineStart, DotSawCr: "." and ".\r" seen at a line start.

@@ -18,7 +18,7 @@
 namespace gatehouse::smtp {
 
 class MessageWriter {
-public:
+  public:
     virtual ~MessageWriter() = default;
     virtual Result<void> write(std::string_view bytes) = 0;
     virtual std::uint64_t size() const = 0;
@@ -30,7 +30,7 @@ struct IntakeResult {
 };
 
 class Intake {
-public:
+  public:
     virtual ~Intake() = default;
     // Opens spool storage for a message with this envelope; env.queue_id
     // must already be set by the caller (the session logs it from MAIL on).

@@ -29,7 +29,7 @@ namespace gatehouse::smtp {
 class Intake;
 
 class Server {
-public:
+  public:
     Server(boost::asio::io_context& ioc, const config::Config& config, Intake& intake,
            events::Sink& events, std::shared_ptr<boost::asio::ssl::context> tls);
     ~Server();
@@ -43,7 +43,7 @@ public:
     std::vector<std::uint16_t> ports() const;
     std::size_t sessions() const;
 
-private:
+  private:
     struct Impl;
     std::shared_ptr<Impl> impl_;
 };

@@ -45,13 +45,13 @@ struct SessionContext {
 };
 
 class Session : public std::enable_shared_from_this<Session> {
-public:
+  public:
     Session(SessionContext ctx, boost::asio::ip::tcp::socket socket);
     boost::asio::awaitable<void> run();
     // Closes the connection with a 421 (server shutting down or limits).
     boost::asio::awaitable<void> refuse(const Reply& reply);
 
-private:
+  private:
     enum class ReadStatus { Line, TooLong, Closed };
 
     // transport

@@ -12,8 +12,8 @@
 
 namespace {
 
-using gatehouse::fuzz::check;
 using gatehouse::deliver::ReplyReader;
+using gatehouse::fuzz::check;
 
 void drain(ReplyReader& reader) {
     for (int guard = 0; guard < 100000; ++guard) {

@@ -6,19 +6,18 @@ namespace gatehouse::pipeline {
 namespace {
 
 class SubjectAnalyser : public Analyser {
-public:
+  public:
     std::string name() const override { return "subject"; }
     void analyse(const MessageView& m, Report& r) override {
-        r.add("subject", "contains_block", m.content.find("BLOCKME") != std::string_view::npos
-                                               ? "yes"
-                                               : "no");
+        r.add("subject", "contains_block",
+              m.content.find("BLOCKME") != std::string_view::npos ? "yes" : "no");
     }
 };
 
 // Rejects every recipient whose domain is "blocked.example" when the
 // analyser found the marker: a policy that uses both a fact and the envelope.
 class TestPolicy : public PolicyStep {
-public:
+  public:
     std::vector<Decision> decide(const MessageView& m, const Report& r) override {
         std::vector<Decision> out;
         const Fact* f = r.find("subject", "contains_block");
@@ -32,7 +31,7 @@ public:
 };
 
 class BrokenPolicy : public PolicyStep {
-public:
+  public:
     std::vector<Decision> decide(const MessageView&, const Report&) override { return {}; }
 };
 

@@ -30,7 +30,7 @@ struct TempDir {
 // down.example is unreachable while `down` is set; bounce.example refuses
 // every recipient; anything else is delivered.
 class ScriptedAgent final : public DeliveryAgent {
-public:
+  public:
     std::atomic<bool> down{true};
     std::atomic<int> calls{0};
     std::mutex mu;

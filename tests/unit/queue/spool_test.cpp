@@ -81,8 +81,9 @@ TEST(Spool, StateAndScheduleUpdateInPlace) {
     ASSERT_TRUE(spool.move(env.queue_id, SpoolDir::Incoming, SpoolDir::Active).ok());
     auto m = spool.load(env.queue_id, SpoolDir::Active);
     ASSERT_TRUE(m.ok());
-    ASSERT_TRUE(spool.set_recipient_state(env.queue_id, SpoolDir::Active, m->state_offsets[1],
-                                          RecipientState::Delivered)
+    ASSERT_TRUE(spool
+                    .set_recipient_state(env.queue_id, SpoolDir::Active, m->state_offsets[1],
+                                         RecipientState::Delivered)
                     .ok());
     ASSERT_TRUE(
         spool.set_schedule(env.queue_id, SpoolDir::Active, m->sched_offset, 3, 1764780099999).ok());
@@ -116,7 +117,7 @@ INSTANTIATE_TEST_SUITE_P(Methods, SpoolSyncMethods,
                                            config::SpoolSync::Filesystem),
                          [](const auto& info) {
                              return info.param == config::SpoolSync::Parallel ? "Parallel"
-                                                                               : "Filesystem";
+                                                                              : "Filesystem";
                          });
 
 TEST_P(SpoolSyncMethods, ConcurrentCommitsAreGrouped) {
@@ -150,7 +151,8 @@ TEST(SpoolParse, HostileHeadersAreErrorsNotCrashes) {
                                     "rcpt Q 00 a@b\ndata\n")
                      .ok());
     auto ok = parse_spool_header(
-        "GHQ1\nqid 0123456789ABCDEF\nsched 000001 000000000000042\nrcpt - 04 a@b\nfuture x\ndata\n");
+        "GHQ1\nqid 0123456789ABCDEF\nsched 000001 000000000000042\nrcpt - 04 a@b\nfuture "
+        "x\ndata\n");
     ASSERT_TRUE(ok.ok()) << ok.error().message;
     EXPECT_EQ(ok->attempts, 1u);
     EXPECT_EQ(ok->next_attempt_ms, 42);
