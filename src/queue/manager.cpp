@@ -65,12 +65,7 @@ void Manager::start() {
                 (void)spool_.move(qid, dir, SpoolDir::Corrupt);
                 continue;
             }
-            Entry e;
-            e.message = std::move(m.value());
-            e.dir = dir;
-            e.last_reply.resize(e.message.envelope.recipients.size());
-            e.last_remote.resize(e.message.envelope.recipients.size());
-            auto [it, _] = entries_.emplace(qid, std::move(e));
+            auto [it, _] = entries_.emplace(qid, make_entry(std::move(m.value()), dir));
             ++loaded;
             Entry& entry = it->second;
             if (dir == SpoolDir::Hold) {
@@ -101,11 +96,7 @@ std::size_t Manager::size() {
 void Manager::enqueue(SpooledMessage message) {
     std::lock_guard lock(mu_);
     std::string qid = message.envelope.queue_id;
-    Entry e;
-    e.last_reply.resize(message.envelope.recipients.size());
-    e.last_remote.resize(message.envelope.recipients.size());
-    e.message = std::move(message);
-    auto [it, inserted] = entries_.emplace(qid, std::move(e));
+    auto [it, inserted] = entries_.emplace(qid, make_entry(std::move(message), SpoolDir::Active));
     if (!inserted) return;  // already known (recovery raced with intake)
     make_ready(qid, it->second);
 }
@@ -113,12 +104,8 @@ void Manager::enqueue(SpooledMessage message) {
 void Manager::enqueue_held(SpooledMessage message, const std::string& reason) {
     std::lock_guard lock(mu_);
     std::string qid = message.envelope.queue_id;
-    Entry e;
-    e.last_reply.resize(message.envelope.recipients.size());
-    e.last_remote.resize(message.envelope.recipients.size());
-    e.message = std::move(message);
+    Entry e = make_entry(std::move(message), SpoolDir::Hold);
     e.state = State::Hold;
-    e.dir = SpoolDir::Hold;
     e.last_error = reason;
     auto [it, inserted] = entries_.emplace(qid, std::move(e));
     if (inserted) emit(events::Kind::Held, it->second, {}, {}, {}, reason);
@@ -126,14 +113,27 @@ void Manager::enqueue_held(SpooledMessage message, const std::string& reason) {
 
 // ---- scheduling ----------------------------------------------------------------
 
+Manager::Entry Manager::make_entry(SpooledMessage message, SpoolDir dir) {
+    Entry e;
+    e.last_reply.resize(message.envelope.recipients.size());
+    e.last_remote.resize(message.envelope.recipients.size());
+    e.message = std::move(message);
+    e.dir = dir;
+    return e;
+}
+
+void Manager::unschedule(const std::string& queue_id, const Entry& entry) {
+    auto range = schedule_.equal_range(entry.message.next_attempt_ms);
+    for (auto it = range.first; it != range.second; ++it)
+        if (it->second == queue_id) {
+            schedule_.erase(it);
+            return;
+        }
+}
+
 void Manager::make_ready(const std::string& queue_id, Entry& entry) {
     if (entry.state == State::Deferred) {
-        auto range = schedule_.equal_range(entry.message.next_attempt_ms);
-        for (auto it = range.first; it != range.second; ++it)
-            if (it->second == queue_id) {
-                schedule_.erase(it);
-                break;
-            }
+        unschedule(queue_id, entry);
     }
     entry.state = State::Active;
 
@@ -510,11 +510,8 @@ void Manager::send_dsn(Entry& entry, const std::vector<std::size_t>& recipients,
     }
     log::info("queue.dsn.queued qid={} dsn_qid={} to=<{}> recipients={} action={}", env.queue_id,
               dsn_env.queue_id, log_escape(env.sender), in.recipients.size(), action);
-    Entry e;
-    e.message = std::move(loaded.value());
-    e.last_reply.resize(1);
-    e.last_remote.resize(1);
-    auto [it, _] = entries_.emplace(dsn_env.queue_id, std::move(e));
+    auto [it, _] =
+        entries_.emplace(dsn_env.queue_id, make_entry(std::move(loaded.value()), SpoolDir::Active));
     events::Event ev;
     ev.kind = events::Kind::Queued;
     ev.queue_id = dsn_env.queue_id;
@@ -641,12 +638,7 @@ Result<void> Manager::remove(const std::string& queue_id) {
         return ok();
     }
     if (e.state == State::Deferred) {
-        auto range = schedule_.equal_range(e.message.next_attempt_ms);
-        for (auto s = range.first; s != range.second; ++s)
-            if (s->second == queue_id) {
-                schedule_.erase(s);
-                break;
-            }
+        unschedule(queue_id, e);
     }
     emit(events::Kind::Deleted, e, {}, {}, {}, "removed by admin");
     destroy(queue_id, e);
@@ -663,12 +655,7 @@ Result<void> Manager::hold(const std::string& queue_id) {
         e.hold_requested = true;  // takes effect when its transactions end
         return ok();
     }
-    auto range = schedule_.equal_range(e.message.next_attempt_ms);
-    for (auto s = range.first; s != range.second; ++s)
-        if (s->second == queue_id) {
-            schedule_.erase(s);
-            break;
-        }
+    unschedule(queue_id, e);
     if (auto r = spool_.move(queue_id, e.dir, SpoolDir::Hold); !r) return r;
     e.dir = SpoolDir::Hold;
     e.state = State::Hold;

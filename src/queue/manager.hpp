@@ -98,6 +98,8 @@ class Manager final : public Admin {
     };
 
     // All private helpers below expect mu_ held unless their name says so.
+    static Entry make_entry(SpooledMessage message, SpoolDir dir);
+    void unschedule(const std::string& queue_id, const Entry& entry);
     void make_ready(const std::string& queue_id, Entry& entry);
     void dispatch();
     boost::asio::awaitable<void> worker(std::string destination_key);
