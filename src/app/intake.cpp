@@ -157,9 +157,11 @@ smtp::IntakeResult SpoolIntake::decide_and_queue(const std::string& qid, bool re
     if (deliver == 0 && held == 0) {
         smtp::Reply reply = tempfailed > 0 ? smtp::make_reply(451, "4.7.1", "try again later")
                                            : smtp::make_reply(550, "5.7.1", "message refused");
+        // Any tempfail makes the whole answer temporary (the client retries,
+        // nothing is lost); the reply text comes from a decision of that kind.
+        Disposition wanted = tempfailed > 0 ? Disposition::Tempfail : Disposition::Reject;
         for (const auto& d : outcome.decisions)
-            if (!d.reply.empty() &&
-                (d.disposition == Disposition::Reject || d.disposition == Disposition::Tempfail)) {
+            if (!d.reply.empty() && d.disposition == wanted) {
                 auto sp = d.reply.find(' ');
                 reply = smtp::make_reply(std::atoi(d.reply.c_str()), "", d.reply.substr(sp + 1));
                 break;

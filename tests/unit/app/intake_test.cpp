@@ -146,7 +146,7 @@ TEST(Intake, AllRejectedIsRefusedAndRemoved) {
     EXPECT_TRUE(f.spool.scan(queue::SpoolDir::Active).empty());
     auto* ev = f.last(events::Kind::Rejected);
     ASSERT_NE(ev, nullptr);
-    EXPECT_EQ(ev->reply, "550 refused by rule 7");
+    EXPECT_EQ(ev->reply, "550 5.7.1 refused by rule 7");
     EXPECT_EQ(ev->disposition, "reject");
     EXPECT_EQ(f.manager.size(), 0u);
 }
@@ -158,7 +158,8 @@ TEST(Intake, TempfailWinsOverRejectForTheWholeMessage) {
     auto* ev = f.last(events::Kind::Rejected);
     ASSERT_NE(ev, nullptr);
     EXPECT_EQ(ev->disposition, "tempfail");
-    EXPECT_EQ(ev->reply.substr(0, 3), "550");  // the policy's own reply text wins
+    // A permanent refusal would lose the tempfailed recipient's mail.
+    EXPECT_EQ(ev->reply, "451 4.7.1 try again later");
 }
 
 TEST(Intake, HeldMessageGoesToHoldWithTheReason) {
