@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include <arpa/inet.h>
+#include <unistd.h>
 
 #include <toml++/toml.h>
 #include <algorithm>
@@ -489,6 +490,8 @@ Config load_string(const std::string& toml_text, const std::string& source) {
 }
 
 Config load_file(const std::string& path) {
+    if (::access(path.c_str(), R_OK) != 0)
+        throw ConfigError(path, std::string("cannot read the file: ") + std::strerror(errno));
     toml::table root;
     try {
         root = toml::parse_file(path);

@@ -47,8 +47,8 @@ std::vector<std::string_view> split_path(std::string_view rest) {
     return parts;
 }
 
-// A failed action on an existing message is a conflict (held twice, active
-// right now); on a missing one it is a 404. The queue reports both as
+// A failed action on an existing message is a conflict (the queue refused it
+// in the message's present state); on a missing one it is a 404. The queue reports both as
 // permanent errors, so show() tells them apart.
 ApiResponse action_failed(queue::Admin& admin, std::string_view qid, const Error& error) {
     switch (error.kind) {

@@ -236,6 +236,7 @@ void Manager::apply_result(const std::string& dest_key, const Job& job,
     auto& d = destinations_[dest_key];
     if (it != entries_.end()) {
         Entry& e = it->second;
+        e.attempted = true;
         const auto& rcpts = e.message.envelope.recipients;
         std::size_t delivered = 0, deferred = 0, bounced = 0;
         for (std::size_t i = 0; i < job.recipients.size(); ++i) {
@@ -359,7 +360,10 @@ void Manager::finish_round(const std::string& queue_id, Entry& entry) {
     }
 
     std::int64_t now = events::now_ms();
-    entry.message.attempts += 1;
+    // Only a transaction counts: a round that waited on a destination known
+    // to be down, or a release from hold, is not an attempt.
+    if (entry.attempted) entry.message.attempts += 1;
+    entry.attempted = false;
     if (retry_.expired(entry.message.envelope.arrival_ms, now)) {
         for (auto idx : pending) {
             entry.message.states[idx] = RecipientState::Expired;

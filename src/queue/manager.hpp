@@ -77,6 +77,7 @@ class Manager final : public Admin {
         std::vector<std::string> last_remote;
         std::vector<std::size_t> bounced_now;  // recipients to report in this round
         int jobs_outstanding = 0;
+        bool attempted = false;  // a transaction ran in this round
         bool hold_requested = false;
         bool remove_requested = false;
         std::string last_error;

@@ -104,7 +104,7 @@ Reply start_data() {
 }
 
 Reply queued(const std::string& queue_id) {
-    return make_reply(250, "2.0.0", "ok: queued as " + queue_id);
+    return make_reply(250, "2.0.0", "queued as " + queue_id);
 }
 
 Reply vrfy_disabled() {

@@ -44,8 +44,11 @@ TEST(Dsn, Rfc3464Structure) {
     // A CR/LF in the remote reply must not inject a header into the report.
     EXPECT_EQ(dsn.find("\r\nevil: header"), std::string::npos);
     // Every line ends in CRLF.
-    for (std::size_t i = 0; i < dsn.size(); ++i)
-        if (dsn[i] == '\n') ASSERT_TRUE(i > 0 && dsn[i - 1] == '\r') << "bare LF at " << i;
+    for (std::size_t i = 0; i < dsn.size(); ++i) {
+        if (dsn[i] == '\n') {
+            ASSERT_TRUE(i > 0 && dsn[i - 1] == '\r') << "bare LF at " << i;
+        }
+    }
     EXPECT_TRUE(dsn.ends_with("--=_gatehouse_X.dsn@gw.example.net--\r\n"));
 }
 
