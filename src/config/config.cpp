@@ -128,6 +128,12 @@ class TableReader {
     std::string prefix_;
 };
 
+bool is_ip_literal(const std::string& host) {
+    unsigned char buf[16];
+    return inet_pton(AF_INET, host.c_str(), buf) == 1 ||
+           inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
 bool valid_domain(const std::string& d) {
     if (d.empty() || d.size() > 253) return false;
     for (char c : d)
@@ -139,7 +145,8 @@ bool valid_domain(const std::string& d) {
 
 std::string domain_value(const std::string& key, const std::string& v) {
     std::string d = to_lower(trim(v));
-    if (!valid_domain(d)) throw ConfigError(key, "\"" + v + "\" is not a valid domain name");
+    if (!valid_domain(d))
+        throw ConfigError(key, "\"" + log_escape(v) + "\" is not a valid domain name");
     return d;
 }
 
@@ -171,6 +178,10 @@ Listener read_listener(const TableReader& r) {
     auto addr = r.str("address");
     if (!addr) throw ConfigError(r.key("address"), "missing (e.g. \"0.0.0.0:25\")");
     l.address = parse_host_port(r.key("address"), *addr);
+    if (!is_ip_literal(l.address.host))
+        throw ConfigError(r.key("address"), "\"" + log_escape(l.address.host) +
+                                                "\" is not an IP address (listeners bind to "
+                                                "addresses, e.g. 0.0.0.0:25 or [::]:25)");
     if (auto v = r.str("role")) {
         if (*v == "inbound")
             l.role = ListenerRole::Inbound;
@@ -304,12 +315,18 @@ Config read_root(const toml::table& root) {
         if (c.tls_cert.empty() != c.tls_key.empty())
             throw ConfigError(c.tls_cert.empty() ? "tls.cert" : "tls.key",
                               "tls.cert and tls.key must be set together");
+        for (const auto& [k, path] : {std::pair{"tls.cert", c.tls_cert}, {"tls.key", c.tls_key}})
+            if (!path.empty() && ::access(path.c_str(), R_OK) != 0)
+                throw ConfigError(
+                    k, "cannot read \"" + log_escape(path) + "\": " + std::strerror(errno));
     }
     if (const auto* t = r.table("dns")) {
         TableReader d(*t, "dns");
         d.check_known({"resolver"});
         if (auto v = d.str("resolver")) {
-            if (!v->empty()) parse_host_port(d.key("resolver"), *v, 53);
+            if (!v->empty() && !is_ip_literal(parse_host_port(d.key("resolver"), *v, 53).host))
+                throw ConfigError(d.key("resolver"),
+                                  "\"" + log_escape(*v) + "\" is not an IP address with a port");
             c.dns_resolver = *v;
         }
     }
@@ -424,51 +441,75 @@ bool Network::contains(const std::string& ip) const {
 }
 
 std::chrono::seconds parse_duration(const std::string& key, const std::string& text) {
-    // "90s", "15m", "96h", "2d", or a combination such as "1h30m".
+    // "90s", "15m", "96h", "2d", or a combination such as "1h30m". Nothing in
+    // a mail system waits longer than ten years; above that a value is a
+    // typo, and it would overflow the clocks.
+    constexpr std::int64_t kMaxSeconds = 10LL * 366 * 86400;
+    const std::string shown = log_escape(text);
     if (text.empty()) throw ConfigError(key, "empty duration");
     std::int64_t total = 0;
     std::size_t i = 0;
     while (i < text.size()) {
         std::int64_t v = 0;
         auto [p, ec] = std::from_chars(text.data() + i, text.data() + text.size(), v);
+        if (ec == std::errc::result_out_of_range)
+            throw ConfigError(key, "\"" + shown + "\" is longer than ten years");
         if (ec != std::errc() || v < 0)
-            throw ConfigError(key, "\"" + text + "\" is not a duration (e.g. 30s, 15m, 96h)");
+            throw ConfigError(key, "\"" + shown + "\" is not a duration (e.g. 30s, 15m, 96h)");
         i = static_cast<std::size_t>(p - text.data());
         if (i >= text.size())
-            throw ConfigError(key, "\"" + text + "\" needs a unit (s, m, h or d)");
+            throw ConfigError(key, "\"" + shown + "\" needs a unit (s, m, h or d)");
+        std::int64_t unit = 0;
         switch (text[i]) {
             case 's':
-                total += v;
+                unit = 1;
                 break;
             case 'm':
-                total += v * 60;
+                unit = 60;
                 break;
             case 'h':
-                total += v * 3600;
+                unit = 3600;
                 break;
             case 'd':
-                total += v * 86400;
+                unit = 86400;
                 break;
             default:
-                throw ConfigError(key, "\"" + text + "\" has unknown unit '" +
-                                           std::string(1, text[i]) + "' (s, m, h or d)");
+                throw ConfigError(key, "\"" + shown + "\" has unknown unit '" +
+                                           log_escape(std::string(1, text[i])) +
+                                           "' (s, m, h or d)");
         }
+        if (v > kMaxSeconds / unit || total + v * unit > kMaxSeconds)
+            throw ConfigError(key, "\"" + shown + "\" is longer than ten years");
+        total += v * unit;
         ++i;
     }
     return std::chrono::seconds(total);
 }
 
 std::uint64_t parse_size(const std::string& key, const std::string& text) {
+    constexpr std::uint64_t kMaxBytes = 1ull << 40;  // 1 TB: beyond any mail limit
+    const std::string shown = log_escape(text);
     std::uint64_t v = 0;
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec == std::errc::result_out_of_range)
+        throw ConfigError(key, "\"" + shown + "\" is larger than 1 TB");
     if (ec != std::errc() || v == 0)
-        throw ConfigError(key, "\"" + text + "\" is not a size (e.g. 50M, 512K, 1G)");
+        throw ConfigError(key, "\"" + shown + "\" is not a size (e.g. 50M, 512K, 1G)");
     std::string unit(p, text.data() + text.size());
-    if (unit.empty() || unit == "B") return v;
-    if (unit == "K" || unit == "KB") return v * 1024;
-    if (unit == "M" || unit == "MB") return v * 1024 * 1024;
-    if (unit == "G" || unit == "GB") return v * 1024 * 1024 * 1024;
-    throw ConfigError(key, "\"" + text + "\" has unknown unit \"" + unit + "\" (K, M or G)");
+    std::uint64_t mult = 0;
+    if (unit.empty() || unit == "B")
+        mult = 1;
+    else if (unit == "K" || unit == "KB")
+        mult = 1024;
+    else if (unit == "M" || unit == "MB")
+        mult = 1024 * 1024;
+    else if (unit == "G" || unit == "GB")
+        mult = 1024ull * 1024 * 1024;
+    else
+        throw ConfigError(
+            key, "\"" + shown + "\" has unknown unit \"" + log_escape(unit) + "\" (K, M or G)");
+    if (v > kMaxBytes / mult) throw ConfigError(key, "\"" + shown + "\" is larger than 1 TB");
+    return v * mult;
 }
 
 Config defaults() {
@@ -510,6 +551,11 @@ void validate(const Config& c) {
         if (!names.insert(c.listeners[i].name).second)
             throw ConfigError("listener[" + std::to_string(i) + "].name",
                               "duplicate listener name \"" + c.listeners[i].name + "\"");
+    std::set<std::string> addresses;
+    for (std::size_t i = 0; i < c.listeners.size(); ++i)
+        if (!addresses.insert(c.listeners[i].address.str()).second)
+            throw ConfigError("listener[" + std::to_string(i) + "].address",
+                              "another listener already uses " + c.listeners[i].address.str());
     std::set<std::string> route_domains;
     for (std::size_t i = 0; i < c.routes.size(); ++i)
         if (!route_domains.insert(c.routes[i].domain).second)

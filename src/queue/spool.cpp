@@ -81,6 +81,42 @@ std::string_view next_word(std::string_view& s) {
     return w;
 }
 
+// Addresses go into space-separated records: every byte outside '!'..'~',
+// and '+' itself, is written as +XX (the xtext scheme of RFC 3461), so a
+// quoted local part with spaces or 8-bit bytes (SMTPUTF8) round-trips.
+std::string field_encode(std::string_view v) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string out;
+    out.reserve(v.size());
+    for (unsigned char c : v) {
+        if (c < 0x21 || c > 0x7e || c == '+') {
+            out += '+';
+            out += kHex[c >> 4];
+            out += kHex[c & 15];
+        } else {
+            out += static_cast<char>(c);
+        }
+    }
+    return out;
+}
+
+bool field_decode(std::string_view v, std::string& out) {
+    out.clear();
+    for (std::size_t i = 0; i < v.size(); ++i) {
+        if (v[i] != '+') {
+            out += v[i];
+            continue;
+        }
+        unsigned value = 0;
+        if (i + 2 >= v.size()) return false;
+        auto [p, ec] = std::from_chars(v.data() + i + 1, v.data() + i + 3, value, 16);
+        if (ec != std::errc() || p != v.data() + i + 3) return false;
+        out += static_cast<char>(value);
+        i += 2;
+    }
+    return true;
+}
+
 }  // namespace
 
 std::string_view to_string(SpoolDir d) {
@@ -180,7 +216,7 @@ Result<std::unique_ptr<SpoolWriter>> Spool::create(const Envelope& env) {
     h += kMagic;
     h += "qid " + env.queue_id + "\n";
     h += "arrival " + std::to_string(env.arrival_ms) + "\n";
-    h += "sender " + env.sender + "\n";
+    h += "sender " + field_encode(env.sender) + "\n";
     h += std::string("body ") + body_name(env.body) + "\n";
     h += std::string("smtputf8 ") + (env.smtputf8 ? "1" : "0") + "\n";
     if (!env.envid.empty()) h += "envid " + env.envid + "\n";
@@ -193,8 +229,8 @@ Result<std::unique_ptr<SpoolWriter>> Spool::create(const Envelope& env) {
     if (env.client.tls) h += "tls " + env.client.tls_version + " " + env.client.tls_cipher + "\n";
     h += "sched " + pad(0, 6) + " " + pad(0, 15) + "\n";
     for (const auto& r : env.recipients) {
-        h += "rcpt - " + hex2(r.notify) + " " + r.address;
-        if (!r.orcpt.empty()) h += " " + r.orcpt;
+        h += "rcpt - " + hex2(r.notify) + " " + field_encode(r.address);
+        if (!r.orcpt.empty()) h += " " + field_encode(r.orcpt);
         h += "\n";
     }
     h += "data\n";
@@ -452,7 +488,7 @@ Result<SpooledMessage> parse_spool_header(std::string_view bytes) {
         } else if (key == "arrival") {
             if (!parse_i64(rest, m.envelope.arrival_ms)) return Error::permanent("bad arrival");
         } else if (key == "sender") {
-            m.envelope.sender = std::string(rest);
+            if (!field_decode(rest, m.envelope.sender)) return Error::permanent("bad sender");
         } else if (key == "body") {
             m.envelope.body = rest == "8bitmime" ? BodyType::EightBitMime : BodyType::SevenBit;
         } else if (key == "smtputf8") {
@@ -500,8 +536,8 @@ Result<SpooledMessage> parse_spool_header(std::string_view bytes) {
                 return Error::permanent("bad rcpt notify");
             std::string_view tail = rest.substr(5);
             Recipient r;
-            r.address = std::string(next_word(tail));
-            r.orcpt = std::string(tail);
+            if (!field_decode(next_word(tail), r.address) || !field_decode(tail, r.orcpt))
+                return Error::permanent("bad rcpt encoding");
             r.notify = static_cast<unsigned>(notify);
             if (r.address.empty()) return Error::permanent("empty rcpt address");
             m.envelope.recipients.push_back(std::move(r));

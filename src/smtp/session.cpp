@@ -54,14 +54,17 @@ asio::awaitable<void> Session::watchdog() {
         if (std::chrono::steady_clock::now() >= deadline_at_) {
             timed_out_ = true;
             log::info("smtp.session.timeout sid={} client={}", sid_, client_.address);
-            // The session is blocked in a read: answer for it, then close.
-            std::string r = replies::idle_timeout(ctx_.config.hostname).str();
-            if (tls_stream_)
-                co_await asio::async_write(*tls_stream_, asio::buffer(r),
-                                           asio::redirect_error(use_awaitable, ec));
-            else
-                co_await asio::async_write(socket_, asio::buffer(r),
-                                           asio::redirect_error(use_awaitable, ec));
+            // The session is blocked in a read, a write to a client that
+            // does not read, or a TLS handshake. Say 421 only where that
+            // cannot block or touch TLS state (a one-shot non-blocking send
+            // in clear), then close: every pending operation of the session
+            // fails and its coroutine ends.
+            if (!tls_stream_) {
+                std::string r = replies::idle_timeout(ctx_.config.hostname).str();
+                socket_.non_blocking(true, ec);
+                if (!ec) socket_.send(asio::buffer(r), 0, ec);
+            }
+            failed_ = true;
             socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
             socket_.close(ec);
             co_return;
@@ -70,6 +73,7 @@ asio::awaitable<void> Session::watchdog() {
 }
 
 asio::awaitable<std::size_t> Session::read_more() {
+    if (failed_) co_return 0;
     if (inpos_ > 0 && inpos_ == inbuf_.size()) {
         inbuf_.clear();
         inpos_ = 0;
@@ -136,7 +140,7 @@ void Session::queue_reply(const Reply& r) {
 }
 
 asio::awaitable<void> Session::flush() {
-    if (outbuf_.empty() || closed_) co_return;
+    if (outbuf_.empty() || closed_ || failed_) co_return;
     std::string out;
     out.swap(outbuf_);
     boost::system::error_code ec;
@@ -146,6 +150,12 @@ asio::awaitable<void> Session::flush() {
     else
         co_await asio::async_write(socket_, asio::buffer(out),
                                    asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+        // The client is gone (or the watchdog closed it): stop the session
+        // instead of writing into a dead socket.
+        failed_ = true;
+        log::debug("smtp.session.write_failed sid={} reason=\"{}\"", sid_, ec.message());
+    }
 }
 
 asio::awaitable<void> Session::send_now(const Reply& r) {
@@ -160,6 +170,13 @@ asio::awaitable<void> Session::refuse(const Reply& reply) {
     boost::system::error_code ec;
     socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ec);
     socket_.close(ec);
+}
+
+// Addresses that the parser accepts (RFC 5321 allows '<' and '>' inside a
+// quoted local part) but that no next hop could be sent safely, or that
+// would confuse header-like records downstream.
+bool Session::deliverable_address(const std::string& address) {
+    return address.find_first_of("<>") == std::string::npos;
 }
 
 // ---- command loop ------------------------------------------------------------
@@ -229,15 +246,13 @@ asio::awaitable<bool> Session::handle(const Command& cmd) {
                 queue_reply(replies::tls_required());
                 co_return count_error();
             }
-            on_mail(cmd);
-            co_return true;
+            co_return on_mail(cmd);
         case Verb::Rcpt:
             if (tls_required) {
                 queue_reply(replies::tls_required());
                 co_return count_error();
             }
-            on_rcpt(cmd);
-            co_return true;
+            co_return on_rcpt(cmd);
         case Verb::Data:
             co_return co_await on_data(cmd);
         case Verb::Bdat:
@@ -294,25 +309,29 @@ void Session::on_helo(const Command& cmd, bool extended) {
     queue_reply(r);
 }
 
-void Session::on_mail(const Command& cmd) {
+bool Session::on_mail(const Command& cmd) {
     if (!greeted_) {
         queue_reply(replies::bad_sequence("send HELO or EHLO first"));
-        return;
+        return count_error();
     }
     if (in_mail_) {
         queue_reply(replies::bad_sequence("nested MAIL command"));
-        return;
+        return count_error();
+    }
+    if (!deliverable_address(cmd.address)) {
+        queue_reply(replies::bad_address("sender address cannot be relayed"));
+        return count_error();
     }
     if (!esmtp_ && (cmd.mail.size || cmd.mail.smtputf8 || cmd.mail.body != BodyType::SevenBit ||
                     !cmd.mail.ret.empty() || !cmd.mail.envid.empty())) {
         queue_reply(replies::bad_parameters("MAIL parameters need EHLO"));
-        return;
+        return count_error();
     }
     if (cmd.mail.size && *cmd.mail.size > ctx_.config.limits.max_message_size) {
         log::info("smtp.mail.rejected sid={} from=<{}> size={} reason=\"size over limit\"", sid_,
                   log_escape(cmd.address), *cmd.mail.size);
         queue_reply(replies::size_exceeds_limit());
-        return;
+        return true;
     }
     env_ = Envelope{};
     env_.queue_id = make_queue_id();
@@ -327,22 +346,37 @@ void Session::on_mail(const Command& cmd) {
     log::info("smtp.mail.accepted sid={} qid={} from=<{}> size={}", sid_, env_.queue_id,
               log_escape(env_.sender), declared_size_);
     queue_reply(replies::sender_ok());
+    return true;
 }
 
-void Session::on_rcpt(const Command& cmd) {
+bool Session::on_rcpt(const Command& cmd) {
     if (!in_mail_) {
         queue_reply(replies::bad_sequence("need MAIL before RCPT"));
-        return;
+        return count_error();
     }
     if (env_.recipients.size() >= ctx_.config.limits.max_recipients) {
         queue_reply(replies::too_many_recipients());
-        return;
+        return true;
     }
-    std::string domain = domain_of(cmd.address);
-    bool postmaster = domain.empty() && iequals(cmd.address, "postmaster");
-    bool accepted =
-        postmaster || ctx_.config.accepts_domain(domain) || ctx_.config.is_trusted(client_.address);
-    if (!accepted) {
+    if (!deliverable_address(cmd.address)) {
+        queue_reply(replies::bad_address("recipient address cannot be relayed"));
+        return count_error();
+    }
+    std::string address = cmd.address;
+    std::string domain = domain_of(address);
+    bool trusted = ctx_.config.is_trusted(client_.address);
+    if (domain.empty() && iequals(address, "postmaster")) {
+        // RFC 5321 4.5.1: <postmaster> without a domain must be accepted. A
+        // gateway has no mailbox of its own, so it stands for the postmaster
+        // of the first accepted domain; with none, it cannot be delivered.
+        if (ctx_.config.accept_domains.empty()) {
+            queue_reply(make_reply(550, "5.1.1", "no local postmaster here"));
+            return count_error();
+        }
+        address = "postmaster@" + ctx_.config.accept_domains.front();
+        domain = ctx_.config.accept_domains.front();
+    }
+    if (!ctx_.config.accepts_domain(domain) && !trusted) {
         // Not ours and not from a network allowed to relay: no open relay.
         ++rejected_rcpts_;
         log::info("smtp.rcpt.rejected sid={} qid={} to=<{}> reason=\"relay denied\"", sid_,
@@ -359,13 +393,13 @@ void Session::on_rcpt(const Command& cmd) {
         ev.reason = "relay denied";
         ctx_.events.emit(ev);
         queue_reply(replies::relay_denied());
-        count_error();
-        return;
+        return count_error();
     }
-    env_.recipients.push_back(Recipient{cmd.address, cmd.rcpt.orcpt, cmd.rcpt.notify});
+    env_.recipients.push_back(Recipient{address, cmd.rcpt.orcpt, cmd.rcpt.notify});
     log::debug("smtp.rcpt.accepted sid={} qid={} to=<{}>", sid_, env_.queue_id,
-               log_escape(cmd.address));
+               log_escape(address));
     queue_reply(replies::recipient_ok());
+    return true;
 }
 
 void Session::reset_transaction() {

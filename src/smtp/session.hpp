@@ -66,8 +66,9 @@ class Session : public std::enable_shared_from_this<Session> {
     // phases (session.cpp)
     boost::asio::awaitable<bool> handle(const Command& cmd);
     void on_helo(const Command& cmd, bool extended);
-    void on_mail(const Command& cmd);
-    void on_rcpt(const Command& cmd);
+    bool on_mail(const Command& cmd);  // false: close the session
+    bool on_rcpt(const Command& cmd);
+    static bool deliverable_address(const std::string& address);
     boost::asio::awaitable<bool> on_starttls(const Command& cmd);
     void reset_transaction();
     bool count_error();
@@ -87,6 +88,7 @@ class Session : public std::enable_shared_from_this<Session> {
     std::chrono::steady_clock::time_point deadline_at_;
     bool closed_ = false;
     bool timed_out_ = false;
+    bool failed_ = false;  // write error or watchdog close: the session ends
 
     std::string inbuf_;
     std::size_t inpos_ = 0;

@@ -548,6 +548,119 @@ class HostileSmtpTest(unittest.TestCase):
             self.expect(s, None, (500, 502))
         self.expect(s, "RSET", 250)
 
+    # -- regressions from the adversarial review (each crashed, leaked or
+    #    misrouted before its fix)
+
+    def test_50_starttls_then_silence_past_idle_timeout(self):
+        # The idle watchdog used to write its 421 through the TLS stream
+        # while the handshake was pending: SIGSEGV once the handshake failed.
+        s = self.connect()
+        self.ehlo(s)
+        self.expect(s, "STARTTLS", 220)
+        self.expect(s, None, CLOSED, timeout=6)
+
+    def test_51_starttls_partial_client_hello_past_idle_timeout(self):
+        s = self.connect()
+        self.ehlo(s)
+        self.expect(s, "STARTTLS", 220)
+        s.send(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+        self.expect(s, None, CLOSED, timeout=6)
+
+    def test_52_clients_that_never_read_replies_do_not_leak_sessions(self):
+        # Each client pipelines megabytes of NOOPs and never reads a reply,
+        # then vanishes. Sessions blocked writing to them used to live
+        # forever and, past the per-client limit, lock the client out.
+        socks = []
+        for _ in range(10):  # more than max_connections_per_client (8)
+            sock = socket.create_connection((self.gh.host, self.gh.port), timeout=5)
+            sock.setblocking(False)
+            chunk = b"NOOP\r\n" * 20000
+            for _ in range(40):
+                try:
+                    sock.send(chunk)
+                except (BlockingIOError, OSError):
+                    break
+            socks.append(sock)
+        for sock in socks:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            sock.close()
+        time.sleep(4)  # idle_timeout is 2s
+        opened = []
+        try:
+            for _ in range(8):
+                c = h.RawSmtp(self.gh.host, self.gh.port, timeout=5)
+                opened.append(c)
+                r = c.read_reply()
+                self.assertIsNotNone(r)
+                self.assertEqual(r.code, 220, f"locked out: {r}\n{self.gh.log_tail()}")
+        finally:
+            for c in opened:
+                c.close()
+
+    def test_53_denied_recipients_count_as_errors(self):
+        # max_errors is 5: the fifth relay-denied RCPT ends the session.
+        s = self.connect()
+        self.ehlo(s)
+        self.expect(s, f"MAIL FROM:<{self.tag}@sender.test>", 250)
+        for _ in range(4):
+            self.expect(s, "RCPT TO:<victim@elsewhere.test>", 554)
+        self.expect(s, "RCPT TO:<victim@elsewhere.test>", 554)
+        r = s.read_reply(5)
+        self.assertIsNotNone(r)
+        self.assertEqual(r.code, 421)
+        self.expect(s, None, CLOSED)
+
+    def test_54_sequence_errors_count_as_errors(self):
+        s = self.connect()
+        self.ehlo(s)
+        for _ in range(4):
+            self.expect(s, "RCPT TO:<a@example.com>", 503)
+        self.expect(s, "RCPT TO:<a@example.com>", 503)
+        r = s.read_reply(5)
+        self.assertIsNotNone(r)
+        self.assertEqual(r.code, 421)
+        self.expect(s, None, CLOSED)
+
+    def _sink_rcpt_lines(self, sender):
+        msgs = self.wait_sink_from(sender)
+        self.assertEqual(len(msgs), 1, "exactly one message at the sink")
+        return [line for line in msgs[0].path.read_bytes().split(b"\n")
+                if line.startswith(b"X-Rcpt-Args: ")]
+
+    def test_55_quoted_local_part_with_space_is_relayed_exactly(self):
+        # The spool used to cut addresses at the first space: this one was
+        # routed to [127.0.0.1] (an open relay) and sent as "victim@[127.0.0.1].
+        sender = f"{self.tag}@sender.test"
+        s = self.connect()
+        self.ehlo(s)
+        self.expect(s, f"MAIL FROM:<{sender}>", 250)
+        self.expect(s, 'RCPT TO:<"victim@[127.0.0.1] x"@example.com>', 250)
+        self.expect(s, 'RCPT TO:<"john smith"@example.com>', 250)
+        self.expect(s, "DATA", 354)
+        self.expect(s, b"Subject: quoted\r\n\r\nhi\r\n.\r\n", 250)
+        lines = self._sink_rcpt_lines(sender)
+        self.assertIn(b'X-Rcpt-Args: <"victim@[127.0.0.1] x"@example.com>', lines[0] + lines[-1])
+        self.assertIn(b'X-Rcpt-Args: <"john smith"@example.com>', b"\n".join(lines))
+
+    def test_56_bare_postmaster_goes_to_the_accepted_domain(self):
+        sender = f"{self.tag}@sender.test"
+        s = self.connect()
+        self.ehlo(s)
+        self.expect(s, f"MAIL FROM:<{sender}>", 250)
+        self.expect(s, "RCPT TO:<postmaster>", 250)
+        self.expect(s, "DATA", 354)
+        self.expect(s, b"Subject: pm\r\n\r\nhi\r\n.\r\n", 250)
+        lines = self._sink_rcpt_lines(sender)
+        self.assertEqual(lines, [b"X-Rcpt-Args: <postmaster@example.com>"])
+
+    def test_57_angle_bracket_inside_quoted_local_part_is_refused(self):
+        s = self.connect()
+        self.ehlo(s)
+        self.expect(s, f"MAIL FROM:<{self.tag}@sender.test>", 250)
+        self.expect(s, 'RCPT TO:<"x>y"@example.com>', 501)
+        self.expect(s, "RSET", 250)
+        self.expect(s, 'MAIL FROM:<"a>b"@sender.test>', 501)
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -93,3 +93,35 @@ TEST(Config, Durations) {
 }
 
 }  // namespace gatehouse::config
+
+namespace gatehouse::config {
+
+// Regressions from an adversarial review: values that used to overflow
+// silently, and files check-config passed but serve refused.
+TEST(Config, HugeValuesAreErrorsNotWraparounds) {
+    EXPECT_EQ(error_of("[limits]\nmax_message_size = \"17179869184G\"\n"),
+              "config: limits.max_message_size: \"17179869184G\" is larger than 1 TB");
+    EXPECT_EQ(error_of("[limits]\nidle_timeout = \"200000d\"\n"),
+              "config: limits.idle_timeout: \"200000d\" is longer than ten years");
+    EXPECT_EQ(error_of("[queue]\nlifetime = \"999999999999999999999d\"\n"),
+              "config: queue.lifetime: \"999999999999999999999d\" is longer than ten years");
+    EXPECT_EQ(parse_size("k", "1G"), 1024ull * 1024 * 1024);
+}
+
+TEST(Config, WhatServeWouldRefuseCheckConfigRefusesToo) {
+    EXPECT_EQ(error_of("[dns]\nresolver = \"not-an-ip\"\n"),
+              "config: dns.resolver: \"not-an-ip\" is not an IP address with a port");
+    EXPECT_EQ(error_of("[[listener]]\naddress = \"localhost:2525\"\n"),
+              "config: listener[0].address: \"localhost\" is not an IP address (listeners bind "
+              "to addresses, e.g. 0.0.0.0:25 or [::]:25)");
+    EXPECT_EQ(error_of("[[listener]]\nname = \"a\"\naddress = \"127.0.0.1:25\"\n"
+                       "[[listener]]\nname = \"b\"\naddress = \"127.0.0.1:25\"\n"),
+              "config: listener[1].address: another listener already uses 127.0.0.1:25");
+    EXPECT_EQ(error_of("[tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"\n"),
+              "config: tls.cert: cannot read \"/nonexistent/c.pem\": No such file or directory");
+    // A control character in a value is escaped: the error stays one line.
+    EXPECT_EQ(error_of("[server]\nhostname = \"a\\r\\nb\"\n"),
+              "config: server.hostname: \"a\\x0d\\x0ab\" is not a valid domain name");
+}
+
+}  // namespace gatehouse::config

@@ -159,3 +159,42 @@ TEST(SpoolParse, HostileHeadersAreErrorsNotCrashes) {
 }
 
 }  // namespace gatehouse::queue
+
+namespace gatehouse::queue {
+
+// Regression: a quoted local part with a space was cut at the space when the
+// spool file was read back, so `"x@other.example y"@accepted.example` was
+// routed to other.example (an open relay) and `"john smith"@example.com`
+// was sent as `"john`.
+TEST(Spool, AddressesWithSpacesAndEightBitRoundTrip) {
+    TempDir dir;
+    Spool spool(dir.path);
+    Envelope env = sample_envelope();
+    env.sender = "\"a b\"@example.org";
+    env.recipients = {{"\"victim@[127.0.0.1] x\"@example.com", "rfc822;a+2Bb@x", 0},
+                      {"\"john smith\"@example.com", "", 0},
+                      {"j\xc3\xb6rg+tag@example.com", "", 0}};
+    auto w = spool.create(env);
+    ASSERT_TRUE(w.ok());
+    ASSERT_TRUE((*w)->append("Subject: x\r\n\r\n").ok());
+    ASSERT_TRUE((*w)->finish().ok());
+    ASSERT_TRUE(spool.commit_sync(**w).ok());
+    auto m = spool.load(env.queue_id, SpoolDir::Incoming);
+    ASSERT_TRUE(m.ok()) << m.error().message;
+    EXPECT_EQ(m->envelope.sender, env.sender);
+    ASSERT_EQ(m->envelope.recipients.size(), 3u);
+    for (std::size_t i = 0; i < 3; ++i)
+        EXPECT_EQ(m->envelope.recipients[i].address, env.recipients[i].address);
+    EXPECT_EQ(m->envelope.recipients[0].orcpt, "rfc822;a+2Bb@x");
+    // In-place state updates still hit the state byte of each recipient.
+    ASSERT_TRUE(spool
+                    .set_recipient_state(env.queue_id, SpoolDir::Incoming, m->state_offsets[2],
+                                         RecipientState::Delivered)
+                    .ok());
+    auto again = spool.load(env.queue_id, SpoolDir::Incoming);
+    ASSERT_TRUE(again.ok());
+    EXPECT_EQ(again->states[2], RecipientState::Delivered);
+    EXPECT_EQ(again->envelope.recipients[2].address, env.recipients[2].address);
+}
+
+}  // namespace gatehouse::queue
