@@ -158,8 +158,10 @@ void Manager::make_ready(const std::string& queue_id, Entry& entry) {
         if (d.down && now < d.down_until_ms) {
             // Known to be down: wait with the backlog instead of opening a
             // connection that will fail. finish_round() defers these.
-            for (auto idx : indexes) entry.last_reply[idx] = d.down_reason;
-            entry.last_error = d.down_reason;
+            std::string why =
+                "not tried: destination down since an earlier attempt (" + d.down_reason + ")";
+            for (auto idx : indexes) entry.last_reply[idx] = why;
+            entry.last_error = why;
             continue;
         }
         for (std::size_t i = 0; i < indexes.size(); i += per_txn) {
