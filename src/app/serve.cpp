@@ -2,10 +2,13 @@
 
 #include <sys/stat.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <boost/asio/use_awaitable.hpp>
 #include <cstdio>
 #include <iostream>
 #include <thread>
@@ -79,6 +82,8 @@ void make_dir(const std::string& path) {
         throw std::runtime_error("cannot create directory " + path + ": " + std::strerror(errno));
 }
 
+constexpr auto kShutdownGrace = std::chrono::seconds(10);
+
 unsigned receive_threads() {
     unsigned n = std::thread::hardware_concurrency();
     return std::clamp(n, 1u, 4u);
@@ -146,8 +151,21 @@ int serve(const ServeOptions& options) {
             log::info("gatehouse.server.stopping signal={}", sig);
             smtp_server.stop();
             if (admin) admin->stop();
-            manager.stop();
-            rx.stop();
+            // Give open sessions up to kShutdownGrace to finish a message in
+            // progress; each gets 421 at its next command.
+            boost::asio::co_spawn(
+                rx,
+                [&]() -> boost::asio::awaitable<void> {
+                    boost::asio::steady_timer t(rx);
+                    auto end = std::chrono::steady_clock::now() + kShutdownGrace;
+                    while (smtp_server.sessions() > 0 && std::chrono::steady_clock::now() < end) {
+                        t.expires_after(std::chrono::milliseconds(100));
+                        co_await t.async_wait(boost::asio::use_awaitable);
+                    }
+                    manager.stop();
+                    rx.stop();
+                },
+                boost::asio::detached);
         });
 
         log::info("gatehouse.server.started data={} listeners={} admin={} threads={}", cfg.data_dir,

@@ -33,6 +33,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
     std::size_t total = 0;
     std::map<std::string, unsigned> per_client;
     bool stopping = false;
+    std::atomic<bool> draining{false};
 
     Impl(asio::io_context& i, const config::Config& c, Intake& in, events::Sink& ev,
          std::shared_ptr<asio::ssl::context> t)
@@ -72,7 +73,7 @@ struct Server::Impl : std::enable_shared_from_this<Impl> {
             ++n;
         }
         auto session = std::make_shared<Session>(
-            SessionContext{config, listener, intake, events, tls}, std::move(socket));
+            SessionContext{config, listener, intake, events, tls, draining}, std::move(socket));
         if (over)
             co_await session->refuse(replies::too_many_connections());
         else
@@ -123,6 +124,7 @@ void Server::start() {
 void Server::stop() {
     if (!impl_) return;
     impl_->stopping = true;
+    impl_->draining = true;
     for (auto& a : impl_->acceptors) {
         boost::system::error_code ec;
         a->close(ec);

@@ -37,7 +37,8 @@ class Server {
     // Binds all listeners. Throws std::runtime_error naming the listener and
     // address when one cannot be bound.
     void start();
-    // Stops accepting; open sessions end at their next command.
+    // Stops accepting; open sessions answer their next command with 421 and
+    // end (a message in DATA is received and answered first).
     void stop();
     // Local ports actually bound (useful with port 0 in tests), in listener order.
     std::vector<std::uint16_t> ports() const;

@@ -200,6 +200,12 @@ asio::awaitable<void> Session::run() {
             if (!count_error()) break;
             continue;
         }
+        if (ctx_.draining) {
+            // RFC 5321 3.8: a server shutting down answers 421 and closes.
+            queue_reply(
+                make_reply(421, "4.3.2", ctx_.config.hostname + " shutting down, try again later"));
+            break;
+        }
         auto parsed = parse_command(line, env_.smtputf8);
         if (auto* reply = std::get_if<Reply>(&parsed)) {
             log::info("smtp.command.rejected sid={} line=\"{}\" reply=\"{}\"", sid_,

@@ -11,6 +11,7 @@
 // escaped before logging.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -42,6 +43,7 @@ struct SessionContext {
     Intake& intake;
     events::Sink& events;
     std::shared_ptr<boost::asio::ssl::context> tls;  // null: STARTTLS not offered
+    const std::atomic<bool>& draining;               // server stopping: 421 at the next command
 };
 
 class Session : public std::enable_shared_from_this<Session> {

@@ -7,6 +7,8 @@ stay in the queue long enough to be listed, shown, held, released, deleted
 and flushed.
 """
 
+import signal
+import time
 import unittest
 
 import harness as h
@@ -153,3 +155,33 @@ class QueueCliTest(h.IntegrationTest):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class GracefulStopTest(h.IntegrationTest):
+    def test_sigterm_finishes_the_message_in_data_then_answers_421(self):
+        self.require_gatehouse()
+        sink = self.start_sink()
+        gh = self.start_gatehouse(
+            routes=[{"domain": "*", "next_hop": sink.address, "tls": "none"}])
+        busy = h.RawSmtp(gh.host, gh.port, timeout=10)
+        idle = h.RawSmtp(gh.host, gh.port, timeout=10)
+        self.addCleanup(busy.close)
+        self.addCleanup(idle.close)
+        for s in (busy, idle):
+            self.assertEqual(s.read_reply().code, 220)
+            self.assertEqual(s.cmd("EHLO stop.test").code, 250)
+        self.assertEqual(busy.cmd("MAIL FROM:<a@stop.test>").code, 250)
+        self.assertEqual(busy.cmd("RCPT TO:<b@example.com>").code, 250)
+        self.assertEqual(busy.cmd("DATA").code, 354)
+        busy.send(b"Subject: in flight at SIGTERM\r\n\r\nfirst half\r\n")
+        gh.proc._signal_group(signal.SIGTERM)
+        time.sleep(0.5)
+        # The message in progress is still received and acknowledged...
+        r = busy.cmd(b"second half\r\n.\r\n")
+        self.assertIsNotNone(r)
+        self.assertEqual(r.code, 250, r)
+        # ...and every session's next command gets 421, then the server exits.
+        self.assertEqual(busy.cmd("NOOP").code, 421)
+        self.assertEqual(idle.cmd("NOOP").code, 421)
+        h.wait_until(lambda: not gh.alive(), timeout=15, what="gatehouse to exit")
+        self.assertEqual(gh.proc.returncode if gh.proc else 0, 0)
