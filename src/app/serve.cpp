@@ -1,6 +1,7 @@
 #include "app/serve.hpp"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -14,6 +15,7 @@
 #include <thread>
 
 #include "app/intake.hpp"
+#include "app/privileges.hpp"
 #include "base/text.hpp"
 #include "deliver/deliverer.hpp"
 #include "dns/resolver.hpp"
@@ -141,9 +143,13 @@ int serve(const ServeOptions& options) {
             if (auto r = admin->start(); !r) throw std::runtime_error(r.error().message);
         }
 
-        // XXX: the server keeps the privileges it started with. Dropping root
-        // after bind needs a configured user and a spool owned by it; until
-        // then run it as an unprivileged user with ports above 1023.
+        // Ports are bound: root is no longer needed.
+        if (::geteuid() == 0) {
+            if (!cfg.user.empty())
+                drop_privileges(cfg.user, cfg.data_dir);
+            else
+                log::warn("gatehouse.privileges.kept user=root reason=\"server.user is not set\"");
+        }
 
         boost::asio::signal_set signals(rx, SIGINT, SIGTERM);
         signals.async_wait([&](const boost::system::error_code& ec, int sig) {

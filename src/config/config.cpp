@@ -1,6 +1,7 @@
 #include "config/config.hpp"
 
 #include <arpa/inet.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <toml++/toml.h>
@@ -151,7 +152,12 @@ std::string domain_value(const std::string& key, const std::string& v) {
 }
 
 void read_server(const TableReader& r, Config& c) {
-    r.check_known({"hostname", "data_dir", "admin_listen", "log_level"});
+    r.check_known({"hostname", "data_dir", "admin_listen", "log_level", "user"});
+    if (auto v = r.str("user")) {
+        if (!v->empty() && ::getpwnam(v->c_str()) == nullptr)
+            throw ConfigError(r.key("user"), "no such user \"" + log_escape(*v) + "\"");
+        c.user = *v;
+    }
     if (auto v = r.str("hostname")) c.hostname = domain_value(r.key("hostname"), *v);
     if (auto v = r.str("data_dir")) {
         if (v->empty()) throw ConfigError(r.key("data_dir"), "must not be empty");

@@ -109,6 +109,9 @@ struct Config {
     Limits limits;
     Queue queue;
     std::string log_level = "info";
+    // Unprivileged user to switch to after binding the ports, when started
+    // as root. Empty: keep the starting user (a warning is logged for root).
+    std::string user;
 
     // The route for a recipient domain (exact match, then "*", then MX).
     Route route_for(const std::string& domain) const;

@@ -7,6 +7,8 @@ stay in the queue long enough to be listed, shown, held, released, deleted
 and flushed.
 """
 
+import os
+import pwd
 import signal
 import time
 import unittest
@@ -185,3 +187,27 @@ class GracefulStopTest(h.IntegrationTest):
         self.assertEqual(idle.cmd("NOOP").code, 421)
         h.wait_until(lambda: not gh.alive(), timeout=15, what="gatehouse to exit")
         self.assertEqual(gh.proc.returncode if gh.proc else 0, 0)
+
+
+class DropPrivilegesTest(h.IntegrationTest):
+    def test_server_user_switches_after_binding_and_still_relays(self):
+        self.require_gatehouse()
+        if os.geteuid() != 0:
+            self.skipTest("needs root to start, like a real deployment on port 25")
+        sink = self.start_sink()
+        gh = h.Gatehouse(self.workdir, server={"user": "nobody"},
+                         routes=[{"domain": "*", "next_hop": sink.address, "tls": "none"}])
+        self.addCleanup(gh.stop)
+        # The data directory's parents must be reachable by the user.
+        os.chmod(self.workdir, 0o755)
+        os.chmod(gh.dir, 0o755)
+        gh.start()
+        nobody = pwd.getpwnam("nobody").pw_uid
+        with open(f"/proc/{gh.proc.pid}/status") as f:
+            uids = next(line for line in f if line.startswith("Uid:")).split()[1:]
+        self.assertEqual(set(map(int, uids)), {nobody}, f"still privileged: {uids}")
+        with h.SmtpClient(gh.host, gh.port) as c:
+            code, text = c.send("a@priv.test", ["b@example.com"], h.make_message("as nobody"))
+        self.assertEqual(code, 250, text)
+        self.assertEqual(sink.wait_count(1, timeout=20), 1)
+        self.assertEqual(os.stat(gh.data_dir / "spool" / "active").st_uid, nobody)

@@ -119,6 +119,9 @@ TEST(Config, WhatServeWouldRefuseCheckConfigRefusesToo) {
               "config: listener[1].address: another listener already uses 127.0.0.1:25");
     EXPECT_EQ(error_of("[tls]\ncert = \"/nonexistent/c.pem\"\nkey = \"/nonexistent/k.pem\"\n"),
               "config: tls.cert: cannot read \"/nonexistent/c.pem\": No such file or directory");
+    EXPECT_EQ(error_of("[server]\nuser = \"no-such-user-here\"\n"),
+              "config: server.user: no such user \"no-such-user-here\"");
+    EXPECT_EQ(load_string("[server]\nuser = \"nobody\"\n").user, "nobody");
     // A control character in a value is escaped: the error stays one line.
     EXPECT_EQ(error_of("[server]\nhostname = \"a\\r\\nb\"\n"),
               "config: server.hostname: \"a\\x0d\\x0ab\" is not a valid domain name");
