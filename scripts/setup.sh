@@ -8,10 +8,10 @@ build_pkgs=(
   g++ cmake ninja-build ccache pkg-config make clang-format
   libboost1.81-dev libboost-json1.81-dev libboost-url1.81-dev
   libssl-dev libunbound-dev libtomlplusplus-dev libspdlog-dev libfmt-dev libcli11-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-yaml
 )
 test_pkgs=(
-  postfix swaks libnet-ssleay-perl nsd openssl python3 python3-yaml clang libclang-rt-14-dev procps
+  postfix swaks libnet-ssleay-perl nsd openssl clang libclang-rt-14-dev procps
 )
 
 want=("${build_pkgs[@]}")

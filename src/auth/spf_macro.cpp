@@ -14,7 +14,8 @@ constexpr std::size_t kMaxDomainLength = 253;
 
 bool letter_allowed(char lower, MacroUse use) {
     if (std::string_view("slodiphv").find(lower) != std::string_view::npos) return true;
-    return use == MacroUse::Explanation && std::string_view("crt").find(lower) != std::string_view::npos;
+    return use == MacroUse::Explanation &&
+           std::string_view("crt").find(lower) != std::string_view::npos;
 }
 
 // One parsed "%{...}" expression.
@@ -59,18 +60,30 @@ std::optional<MacroExpr> parse_expr(std::string_view text, std::size_t& pos, Mac
 
 std::string letter_value(char lower, const MacroContext& ctx) {
     switch (lower) {
-        case 's': return ctx.sender;
-        case 'l': return ctx.local_part;
-        case 'o': return ctx.sender_domain;
-        case 'd': return ctx.domain;
-        case 'i': return ctx.ip_dotted;
-        case 'p': return ctx.validated_name ? ctx.validated_name() : "unknown";
-        case 'v': return ctx.ip_version;
-        case 'h': return ctx.helo;
-        case 'c': return ctx.ip_text;
-        case 'r': return ctx.receiver;
-        case 't': return ctx.timestamp;
-        default: return {};
+        case 's':
+            return ctx.sender;
+        case 'l':
+            return ctx.local_part;
+        case 'o':
+            return ctx.sender_domain;
+        case 'd':
+            return ctx.domain;
+        case 'i':
+            return ctx.ip_dotted;
+        case 'p':
+            return ctx.validated_name ? ctx.validated_name() : "unknown";
+        case 'v':
+            return ctx.ip_version;
+        case 'h':
+            return ctx.helo;
+        case 'c':
+            return ctx.ip_text;
+        case 'r':
+            return ctx.receiver;
+        case 't':
+            return ctx.timestamp;
+        default:
+            return {};
     }
 }
 
@@ -78,7 +91,8 @@ std::string letter_value(char lower, const MacroContext& ctx) {
 // and join with dots (section 7.3).
 std::string transform(const std::string& value, const MacroExpr& expr) {
     if (expr.keep == 0 && !expr.reverse && expr.delimiters.empty()) return value;
-    std::string_view delims = expr.delimiters.empty() ? "." : expr.delimiters;
+    std::string_view delims = expr.delimiters;
+    if (delims.empty()) delims = ".";
     std::vector<std::string> parts;
     std::string current;
     for (char c : value) {
@@ -186,7 +200,8 @@ bool toplabel_valid(std::string_view label) {
 }  // namespace
 
 bool macro_string_valid(std::string_view text, MacroUse use) {
-    return walk(text, use, [](std::string_view) {}, [](const MacroExpr&) {});
+    return walk(
+        text, use, [](std::string_view) {}, [](const MacroExpr&) {});
 }
 
 bool domain_spec_valid(std::string_view text) {
